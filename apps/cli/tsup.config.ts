@@ -1,0 +1,16 @@
+import { defineConfig } from "tsup";
+
+// berth ships as one bundled file so that it starts fast: workspace packages are
+// inlined from source, rarely used commands are split into lazily imported chunks.
+export default defineConfig({
+  entry: { berth: "src/main.ts" },
+  format: ["esm"],
+  platform: "node",
+  target: "node20",
+  clean: true,
+  splitting: true,
+  noExternal: [/^@berth\//],
+  esbuildOptions(options) {
+    options.conditions = ["source"];
+  },
+});
