@@ -1,1 +1,12 @@
-export {};
+export {
+  type ApplyLayerOptions,
+  type ApplyLayerReport,
+  applyLayer,
+  DEFAULT_MAX_LAYER_BYTES,
+} from "./applyLayer.ts";
+export { cleanName } from "./cleanName.ts";
+export { type CreateTarOptions, createTar } from "./createTar.ts";
+export { type Compression, type Decompressed, decompress, detectCompression } from "./decompress.ts";
+export { measureTar, type TarMeasure } from "./measureTar.ts";
+export { MAX_SYMLINKS, resolveInRoot, resolveInRootSync } from "./resolveInRoot.ts";
+export { WHITEOUT_META_PREFIX, WHITEOUT_OPAQUE_DIR, WHITEOUT_PREFIX } from "./whiteout.ts";

@@ -1,0 +1,469 @@
+import { constants, type Stats } from "node:fs";
+import {
+  chmod,
+  type FileHandle,
+  lchown,
+  link,
+  lstat,
+  lutimes,
+  mkdir,
+  open,
+  readdir,
+  realpath,
+  rm,
+  symlink,
+} from "node:fs/promises";
+import { posix } from "node:path";
+import type { Readable } from "node:stream";
+import { Canceled, InvalidArgument, isBerthError, ResourceExhausted } from "@berth/errdefs";
+import * as tar from "tar-stream";
+import { cleanName } from "./cleanName.ts";
+import { decompress } from "./decompress.ts";
+import { wrapFsError } from "./fsErrors.ts";
+import { canMknod, mknod } from "./mknod.ts";
+import { resolveInRoot } from "./resolveInRoot.ts";
+import { WHITEOUT_META_PREFIX, WHITEOUT_OPAQUE_DIR, WHITEOUT_PREFIX } from "./whiteout.ts";
+
+/**
+ * DEFAULT_MAX_LAYER_BYTES bounds the uncompressed size of one layer unless the
+ * caller sets `maxBytes` (decompression bombs, ctrd-TM STORE-002/003).
+ */
+export const DEFAULT_MAX_LAYER_BYTES = 64 * 1024 ** 3;
+
+/** Options for {@link applyLayer}. */
+export interface ApplyLayerOptions {
+  /** "oci" (default) interprets `.wh.` whiteouts and opaque markers; "none" extracts them as files. */
+  readonly whiteouts?: "oci" | "none";
+  /** Keep the archive's uid/gid (lchown). Default: true when running as root. */
+  readonly sameOwner?: boolean;
+  /** Maximum uncompressed stream bytes; beyond it ResourceExhausted. Default {@link DEFAULT_MAX_LAYER_BYTES}. */
+  readonly maxBytes?: number;
+  /** Aborts the extraction with Canceled. */
+  readonly signal?: AbortSignal;
+  /** Called for entries that were skipped (device nodes when unprivileged). */
+  readonly onWarning?: (message: string) => void;
+}
+
+/** What {@link applyLayer} did. */
+export interface ApplyLayerReport {
+  /** Tar entries processed (including whiteouts and skipped entries). */
+  readonly entries: number;
+  /** Bytes of regular-file content written (docker's layer "size"). */
+  readonly bytes: number;
+  /** Uncompressed tar stream bytes read. */
+  readonly tarBytes: number;
+  /** Entries skipped with a warning. */
+  readonly skipped: number;
+}
+
+/** A parsed entry; `type` is null at runtime for unknown type flags despite the declared type. */
+interface Entry extends AsyncIterable<Buffer> {
+  readonly header: Omit<tar.Header, "type"> & { type: tar.Header["type"] | string | null };
+  readonly destroyed: boolean;
+}
+
+const O_NOFOLLOW = constants.O_NOFOLLOW;
+const O_DIRECTORY = constants.O_DIRECTORY;
+
+/**
+ * applyLayer extracts a tar stream (plain, gzip or zstd; auto-detected) into
+ * `root`, treating `root` as `/`. It is the only place Berth writes files named
+ * by untrusted archives, and it guarantees that nothing outside `root` is
+ * created, modified, chmod'ed, chown'ed or deleted:
+ *
+ * - names are cleaned lexically (`..` clamped at `/`), then every parent is
+ *   resolved with {@link resolveInRoot}; the last component is never followed:
+ *   an existing entry of another kind is removed (unlinked, not followed) and
+ *   recreated;
+ * - files are opened `O_CREAT|O_EXCL|O_NOFOLLOW` and chown/chmod/utimes go
+ *   through the file descriptor; symlinks get lchown/lutimes and never chmod;
+ * - hardlink targets are resolved inside `root` (parent through symlinks, the
+ *   last component not), so a hardlink to a symlink links the symlink (A9);
+ * - OCI whiteouts delete inside `root` only; `.wh..`, `.wh...` are rejected;
+ * - device nodes and FIFOs are made with mknod only when privileged, else skipped;
+ * - directory mtimes are fixed up at the end.
+ *
+ * Entries are applied strictly one after the other (A22). On error the root
+ * may hold a partial extraction: callers extract into a temporary directory
+ * and discard it (A20).
+ */
+export async function applyLayer(
+  root: string,
+  input: Readable,
+  opts: ApplyLayerOptions = {},
+): Promise<ApplyLayerReport> {
+  const realRoot = await realpath(root).catch((err: unknown) => {
+    throw wrapFsError(err, `extraction root ${JSON.stringify(root)}`);
+  });
+  const rootStat = await lstat(realRoot);
+  if (!rootStat.isDirectory()) throw new InvalidArgument(`extraction root ${root} is not a directory`);
+  const applier = new Applier(realRoot, opts);
+  return applier.run(input);
+}
+
+class Applier {
+  readonly root: string;
+  readonly whiteouts: boolean;
+  readonly sameOwner: boolean;
+  readonly maxBytes: number;
+  readonly signal: AbortSignal | undefined;
+  readonly warn: (message: string) => void;
+  /** Paths created by this layer (and their ancestors, in `keep`), for opaque directories. */
+  readonly unpacked = new Set<string>();
+  readonly keep = new Set<string>();
+  readonly dirs: Array<{ path: string; mtime: Date }> = [];
+  entries = 0;
+  bytes = 0;
+  tarBytes = 0;
+  skipped = 0;
+
+  constructor(root: string, opts: ApplyLayerOptions) {
+    this.root = root;
+    this.whiteouts = (opts.whiteouts ?? "oci") === "oci";
+    this.sameOwner = opts.sameOwner ?? process.getuid?.() === 0;
+    this.maxBytes = opts.maxBytes ?? DEFAULT_MAX_LAYER_BYTES;
+    this.signal = opts.signal;
+    this.warn = opts.onWarning ?? (() => {});
+  }
+
+  async run(input: Readable): Promise<ApplyLayerReport> {
+    this.checkSignal();
+    const { stream } = await decompress(input);
+    const extract = tar.extract();
+    let feedError: unknown;
+    let parseError: unknown;
+    extract.on("error", (err: unknown) => {
+      parseError ??= err;
+    });
+    let stopped = false;
+    const onAbort = () => {
+      stopped = true;
+      const err = new Canceled("layer extraction canceled");
+      feedError ??= err;
+      stream.destroy(err);
+      extract.destroy(err);
+    };
+    this.signal?.addEventListener("abort", onAbort, { once: true });
+
+    // Feed the parser from a separate task so the byte limit is enforced on
+    // the decompressed stream itself, before the parser buffers anything.
+    const feed = (async () => {
+      try {
+        for await (const chunk of stream as AsyncIterable<Buffer>) {
+          if (stopped) return;
+          this.tarBytes += chunk.length;
+          if (this.tarBytes > this.maxBytes) {
+            throw new ResourceExhausted(
+              `layer exceeds the limit of ${this.maxBytes} uncompressed bytes (possible decompression bomb)`,
+            );
+          }
+          if (!extract.write(chunk)) {
+            await new Promise<void>((res) => {
+              const done = () => {
+                extract.off("drain", done);
+                extract.off("close", done);
+                res();
+              };
+              extract.on("drain", done);
+              extract.on("close", done);
+            });
+            if (extract.destroyed) return;
+          }
+        }
+        extract.end(null);
+      } catch (err) {
+        feedError ??= err;
+        extract.destroy(err as Error);
+      }
+    })();
+
+    try {
+      for await (const entry of extract as unknown as AsyncIterable<Entry>) {
+        this.checkSignal();
+        this.entries++;
+        try {
+          await this.apply(entry);
+        } finally {
+          await drain(entry);
+        }
+      }
+      await feed;
+      if (feedError !== undefined) throw feedError;
+      await this.fixDirTimes();
+    } catch (err) {
+      stopped = true;
+      stream.destroy();
+      extract.destroy();
+      await feed;
+      const first = feedError ?? parseError ?? err;
+      if (isBerthError(first)) throw first;
+      throw new InvalidArgument(`invalid tar stream: ${(first as Error)?.message ?? String(first)}`, {
+        cause: first,
+      });
+    } finally {
+      this.signal?.removeEventListener("abort", onAbort);
+    }
+    return { entries: this.entries, bytes: this.bytes, tarBytes: this.tarBytes, skipped: this.skipped };
+  }
+
+  checkSignal(): void {
+    if (this.signal?.aborted) throw new Canceled("layer extraction canceled");
+  }
+
+  async apply(entry: Entry): Promise<void> {
+    const h = entry.header;
+    switch (h.type) {
+      case "pax-global-header":
+      case "pax-header":
+      case "gnu-long-path":
+      case "gnu-long-link-path":
+        return;
+      case null:
+      case undefined:
+        throw new InvalidArgument(`unsupported tar entry type for ${JSON.stringify(h.name)}`);
+      default:
+    }
+    if ((h.size ?? 0) > this.maxBytes) {
+      throw new ResourceExhausted(
+        `entry ${JSON.stringify(h.name)} declares ${h.size} bytes, over the limit of ${this.maxBytes}`,
+      );
+    }
+    const name = cleanName(h.name);
+    // A name that cleans to the root (".", "/", "..", "sub/..") must never
+    // replace or redirect the extraction root (A11, CVE-2021-29136).
+    if (name === "/") return;
+    const base = posix.basename(name);
+    const parentName = posix.dirname(name);
+
+    if (this.whiteouts && base.startsWith(WHITEOUT_PREFIX)) {
+      await this.whiteout(h.name, parentName, base);
+      return;
+    }
+
+    const parent = await this.ensureParent(parentName, h.name);
+    const path = parent === "/" ? `/${base}` : `${parent}/${base}`;
+
+    let target: string | undefined;
+    if (h.type === "link") {
+      target = await this.hardlinkTarget(h.linkname ?? "", h.name);
+      if (target === path) return;
+    }
+
+    const existing = await lstatOrUndefined(path);
+    if (existing !== undefined && !(existing.isDirectory() && h.type === "directory")) {
+      await rm(path, { recursive: true, force: true });
+    }
+
+    const mode = (h.mode ?? 0o644) & 0o7777;
+    const mtime = h.mtime ?? new Date(0);
+    const uid = h.uid ?? 0;
+    const gid = h.gid ?? 0;
+    try {
+      switch (h.type) {
+        case "directory": {
+          if (existing === undefined || !existing.isDirectory()) await mkdir(path, { mode: 0o700 });
+          const fh = await open(path, constants.O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+          try {
+            await this.fdMeta(fh, uid, gid, mode);
+          } finally {
+            await fh.close();
+          }
+          this.dirs.push({ path, mtime });
+          break;
+        }
+        case "file":
+        case "contiguous-file": {
+          const fh = await open(
+            path,
+            constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW,
+            0o600,
+          );
+          try {
+            for await (const chunk of entry) {
+              await fh.write(chunk);
+              this.bytes += chunk.length;
+            }
+            await this.fdMeta(fh, uid, gid, mode);
+            await fh.utimes(mtime, mtime);
+          } finally {
+            await fh.close();
+          }
+          break;
+        }
+        case "symlink": {
+          // The link target is data: stored verbatim, never resolved here (A3).
+          await symlink(h.linkname ?? "", path);
+          if (this.sameOwner) await lchown(path, uid, gid);
+          await lutimes(path, mtime, mtime);
+          break;
+        }
+        case "link": {
+          // link(2) does not follow a symlink target, so this links the symlink itself (A9).
+          await link(target!, path);
+          break;
+        }
+        case "character-device":
+        case "block-device":
+        case "fifo": {
+          if (!canMknod()) {
+            this.skipped++;
+            this.warn(
+              `skipping ${h.type} ${JSON.stringify(h.name)}: creating device nodes needs root outside a user namespace`,
+            );
+            return;
+          }
+          await mknod(path, h.type, mode, h.devmajor ?? 0, h.devminor ?? 0);
+          // We just created this node under a resolved parent, so it is not a symlink.
+          if (this.sameOwner) await lchown(path, uid, gid);
+          await chmod(path, mode);
+          await lutimes(path, mtime, mtime);
+          break;
+        }
+        default:
+          throw new InvalidArgument(`unsupported tar entry type ${h.type} for ${JSON.stringify(h.name)}`);
+      }
+    } catch (err) {
+      throw wrapFsError(err, `cannot apply ${JSON.stringify(h.name)}`);
+    }
+    this.markUnpacked(path);
+  }
+
+  /** fdMeta sets owner then mode through an fd (chown clears setuid bits, so it goes first). */
+  async fdMeta(fh: FileHandle, uid: number, gid: number, mode: number): Promise<void> {
+    if (this.sameOwner) await fh.chown(uid, gid);
+    await fh.chmod(mode);
+  }
+
+  markUnpacked(path: string): void {
+    this.unpacked.add(path);
+    let p = posix.dirname(path);
+    while (p.length > this.root.length && !this.keep.has(p)) {
+      this.keep.add(p);
+      p = posix.dirname(p);
+    }
+  }
+
+  /**
+   * ensureParent resolves `parentName` inside the root and creates missing
+   * directories (0755) below the last existing one. Components are created
+   * one by one with lstat checks, never through a symlink.
+   */
+  async ensureParent(parentName: string, entryName: string): Promise<string> {
+    const parent = await resolveInRoot(this.root, parentName);
+    const st = await lstatOrUndefined(parent);
+    if (st?.isDirectory()) return parent;
+    if (st !== undefined) {
+      throw new InvalidArgument(`cannot apply ${JSON.stringify(entryName)}: parent is not a directory`);
+    }
+    const rel = parent
+      .slice(this.root.length)
+      .split("/")
+      .filter((p) => p !== "");
+    let cur = this.root;
+    for (const part of rel) {
+      cur = cur === "/" ? `/${part}` : `${cur}/${part}`;
+      const s = await lstatOrUndefined(cur);
+      if (s === undefined) {
+        await mkdir(cur, { mode: 0o755 }).catch((err: unknown) => {
+          throw wrapFsError(err, `cannot create parent of ${JSON.stringify(entryName)}`);
+        });
+        this.markUnpacked(cur);
+      } else if (!s.isDirectory()) {
+        throw new InvalidArgument(`cannot apply ${JSON.stringify(entryName)}: parent is not a directory`);
+      }
+    }
+    return parent;
+  }
+
+  /**
+   * hardlinkTarget resolves a hardlink's linkname inside the root: the parent
+   * through symlinks (clamped), the last component as is (containerd
+   * hardlinkRootPath). Linking the root itself is refused.
+   */
+  async hardlinkTarget(linkname: string, entryName: string): Promise<string> {
+    const clean = cleanName(linkname);
+    if (clean === "/") {
+      throw new InvalidArgument(
+        `invalid hardlink ${JSON.stringify(entryName)}: target ${JSON.stringify(linkname)} is the root`,
+      );
+    }
+    const parent = await resolveInRoot(this.root, posix.dirname(clean));
+    const target = parent === "/" ? `/${posix.basename(clean)}` : `${parent}/${posix.basename(clean)}`;
+    const st = await lstatOrUndefined(target);
+    if (st === undefined) {
+      throw new InvalidArgument(
+        `invalid hardlink ${JSON.stringify(entryName)}: target ${JSON.stringify(linkname)} not found`,
+      );
+    }
+    if (st.isDirectory()) {
+      throw new InvalidArgument(
+        `invalid hardlink ${JSON.stringify(entryName)}: target ${JSON.stringify(linkname)} is a directory`,
+      );
+    }
+    return target;
+  }
+
+  async whiteout(rawName: string, parentName: string, base: string): Promise<void> {
+    if (base === WHITEOUT_OPAQUE_DIR) {
+      const dir = await resolveInRoot(this.root, parentName);
+      const st = await lstatOrUndefined(dir);
+      if (st?.isDirectory()) await this.prune(dir);
+      return;
+    }
+    // Other whiteout metadata (.wh..wh.plnk etc.) is never materialised (A18).
+    if (base.startsWith(WHITEOUT_META_PREFIX)) return;
+    const victim = base.slice(WHITEOUT_PREFIX.length);
+    if (victim === "" || victim === "." || victim === ".." || victim.includes("/")) {
+      throw new InvalidArgument(`invalid whiteout ${JSON.stringify(rawName)}: it names no entry`);
+    }
+    const dir = await resolveInRoot(this.root, parentName);
+    const path = dir === "/" ? `/${victim}` : `${dir}/${victim}`;
+    if (path === this.root || !path.startsWith(`${this.root}/`)) {
+      throw new InvalidArgument(`invalid whiteout ${JSON.stringify(rawName)}: it resolves to the root`);
+    }
+    // rm never follows the last component: a whiteout of a symlink removes the link (A14).
+    await rm(path, { recursive: true, force: true });
+  }
+
+  /** prune removes lower-layer children of an opaque directory, keeping this layer's entries. */
+  async prune(dir: string): Promise<void> {
+    for (const name of await readdir(dir)) {
+      const p = `${dir}/${name}`;
+      if (this.unpacked.has(p) || this.keep.has(p)) {
+        const st = await lstatOrUndefined(p);
+        if (st?.isDirectory()) await this.prune(p);
+        continue;
+      }
+      await rm(p, { recursive: true, force: true });
+    }
+  }
+
+  async fixDirTimes(): Promise<void> {
+    for (let i = this.dirs.length - 1; i >= 0; i--) {
+      const d = this.dirs[i]!;
+      const st = await lstatOrUndefined(d.path);
+      if (st?.isDirectory()) await lutimes(d.path, d.mtime, d.mtime);
+    }
+  }
+}
+
+async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
+  try {
+    return await lstat(path);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+    throw err;
+  }
+}
+
+async function drain(entry: Entry): Promise<void> {
+  if (entry.destroyed) return;
+  try {
+    for await (const _ of entry) {
+      // discard
+    }
+  } catch {
+    // the parser reports stream errors itself
+  }
+}

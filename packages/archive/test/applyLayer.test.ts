@@ -1,0 +1,159 @@
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { symlink as fsSymlink, lstat, mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { applyLayer, detectCompression, measureTar, resolveInRoot, resolveInRootSync } from "../src/index.ts";
+import { buildTar, dir, type Fx, file, link, opaque, symlink, tarStream, whiteout } from "./fixtures.ts";
+
+let root: string;
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), "berth-apply-"));
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+async function apply(...layers: Fx[][]): Promise<void> {
+  for (const l of layers) await applyLayer(root, await tarStream(l));
+}
+const ls = async (p: string) => (await readdir(join(root, p))).sort();
+
+describe("OCI whiteouts", () => {
+  const lower: Fx[] = [
+    dir("d"),
+    file("d/a", "a"),
+    file("d/b", "b"),
+    dir("d/sub"),
+    file("d/sub/c", "c"),
+    file("top"),
+  ];
+
+  it("a .wh. entry deletes the named file or directory of a lower layer", async () => {
+    await apply(lower, [whiteout("d/.wh.a"), whiteout("d/.wh.sub"), whiteout(".wh.missing")]);
+    expect(await ls("d")).toEqual(["b"]);
+    expect(await ls(".")).toEqual(["d", "top"]);
+  });
+
+  it("an opaque marker first hides lower children and keeps this layer's", async () => {
+    await apply(lower, [dir("d"), opaque("d"), file("d/new", "n")]);
+    expect(await ls("d")).toEqual(["new"]);
+  });
+
+  it("an opaque marker after the children still keeps this layer's entries", async () => {
+    await apply(lower, [dir("d"), file("d/new"), dir("d/sub2"), file("d/sub2/x"), opaque("d")]);
+    expect(await ls("d")).toEqual(["new", "sub2"]);
+    expect(await ls("d/sub2")).toEqual(["x"]);
+  });
+
+  it("opaque hides lower grandchildren in a directory this layer writes into without a dir entry", async () => {
+    await apply(lower, [file("d/sub/new"), opaque("d")]);
+    expect(await ls("d")).toEqual(["sub"]);
+    expect(await ls("d/sub")).toEqual(["new"]);
+  });
+
+  it("with whiteouts none, .wh. names are ordinary files", async () => {
+    await applyLayer(root, await tarStream([file("x"), whiteout(".wh.x"), opaque("d")]), {
+      whiteouts: "none",
+    });
+    expect(await ls(".")).toEqual([".wh.x", "d", "x"]);
+    expect(await ls("d")).toEqual([".wh..wh..opq"]);
+  });
+});
+
+describe("applyLayer metadata and formats", () => {
+  it("sets modes (including setuid after chown), owners and mtimes; dir mtimes survive child writes", async () => {
+    const entries: Fx[] = [
+      dir("bin", 0o711),
+      { kind: "file", name: "bin/su", content: "x", mode: 0o4755, uid: 1000, gid: 1000 },
+      symlink("bin/sh", "su"),
+      link("bin/su2", "bin/su"),
+      dir("tmp", 0o1777),
+    ];
+    const report = await applyLayer(root, await tarStream(entries));
+    expect(report.entries).toBe(5);
+    expect(report.bytes).toBe(1);
+    const su = await lstat(join(root, "bin/su"));
+    expect(su.mode & 0o7777).toBe(0o4755);
+    expect((await lstat(join(root, "bin"))).mode & 0o7777).toBe(0o711);
+    expect((await lstat(join(root, "tmp"))).mode & 0o7777).toBe(0o1777);
+    expect(su.mtimeMs).toBe(1_600_000_000_000);
+    expect((await lstat(join(root, "bin"))).mtimeMs).toBe(1_600_000_000_000);
+    expect((await lstat(join(root, "bin/sh"))).mtimeMs).toBe(1_600_000_000_000);
+    expect((await lstat(join(root, "bin/su2"))).ino).toBe(su.ino);
+    if (process.getuid?.() === 0) expect([su.uid, su.gid]).toEqual([1000, 1000]);
+  });
+
+  it("sameOwner false keeps the current user", async () => {
+    await applyLayer(
+      root,
+      await tarStream([{ kind: "file", name: "f", content: "", mode: 0o644, uid: 4321, gid: 4321 }]),
+      {
+        sameOwner: false,
+      },
+    );
+    expect((await lstat(join(root, "f"))).uid).toBe(process.getuid?.());
+  });
+
+  it("accepts gzip and zstd layers, detected by magic bytes", async () => {
+    await applyLayer(root, await tarStream([file("g", "gzip")], true));
+    expect(await readFile(join(root, "g"), "utf8")).toBe("gzip");
+    const plain = await buildTar([file("z", "zstd")]);
+    const z = spawnSync("zstd", ["-q", "-c"], { input: plain });
+    if (z.status === 0) {
+      expect(detectCompression(z.stdout)).toBe("zstd");
+      await applyLayer(root, Readable.from([z.stdout]));
+      expect(await readFile(join(root, "z"), "utf8")).toBe("zstd");
+    }
+  });
+
+  it("an aborted signal cancels with Canceled", async () => {
+    const ac = new AbortController();
+    ac.abort();
+    await expect(applyLayer(root, await tarStream([file("x")]), { signal: ac.signal })).rejects.toMatchObject(
+      {
+        _tag: "Canceled",
+      },
+    );
+  });
+
+  it("an empty stream is an empty layer; a missing root is an error", async () => {
+    expect((await applyLayer(root, Readable.from([]))).entries).toBe(0);
+    await expect(applyLayer(join(root, "nope"), await tarStream([file("x")]))).rejects.toBeDefined();
+  });
+
+  it("measureTar counts entries and content bytes without touching disk", async () => {
+    const m = await measureTar(await tarStream([dir("a"), file("a/b", "12345"), symlink("c", "a")], true));
+    expect(m).toMatchObject({ entries: 3, bytes: 5 });
+  });
+});
+
+describe("resolveInRoot", () => {
+  it("follows links component by component, clamped at the root", async () => {
+    await mkdir(join(root, "etc"));
+    await fsSymlink("../../../etc", join(root, "up"));
+    await fsSymlink("/etc/passwd", join(root, "abs"));
+    await fsSymlink("up", join(root, "chain"));
+    for (const [p, want] of [
+      ["up/passwd", "etc/passwd"],
+      ["abs", "etc/passwd"],
+      ["chain/x/../y", "etc/y"],
+      ["../../..", ""],
+      ["/nonexistent/../etc", "etc"],
+    ] as const) {
+      const expected = want === "" ? root : join(root, want);
+      expect(await resolveInRoot(root, p)).toBe(expected);
+      expect(resolveInRootSync(root, p)).toBe(expected);
+    }
+  });
+
+  it("symlink loops fail with InvalidArgument", async () => {
+    await fsSymlink("b", join(root, "a"));
+    await fsSymlink("a", join(root, "b"));
+    await expect(resolveInRoot(root, "a/x")).rejects.toMatchObject({ _tag: "InvalidArgument" });
+    expect(() => resolveInRootSync(root, "a")).toThrow(/symbolic links/);
+    expect(existsSync(join(root, "a"))).toBe(false);
+  });
+});
