@@ -189,6 +189,7 @@ const ALIASES = [
   ["SystemInfoResponse", "SystemInfo", "Body of a `GET /info` answer."],
   ["ExecCreateRequest", "ContainerExecBody", "Body of `POST /containers/{id}/exec`."],
   ["ExecStartRequest", "ExecStartBody", "Body of `POST /exec/{id}/start`."],
+  ["ExecInspectResponse", "ExecInspectResult", "Body of a `GET /exec/{id}/json` answer."],
 ];
 
 /** generate returns the full text of types.ts for a parsed spec. */

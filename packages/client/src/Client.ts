@@ -8,6 +8,8 @@ import {
   type ContainerSummary,
   compareVersions,
   decodeJSONLines,
+  type ExecCreateRequest,
+  type ExecInspectResponse,
   FALLBACK_API_VERSION,
   FrameDecoder,
   Headers,
@@ -502,6 +504,41 @@ export class Client {
       req.on("error", (err) => reject(this.mapError(err)));
       req.end(payload);
     });
+  }
+
+  /** execCreate creates an exec instance in a running container (`POST /containers/{id}/exec`). */
+  async execCreate(id: string, body: ExecCreateRequest): Promise<{ Id: string }> {
+    return this.json<{ Id: string }>({ method: "POST", path: `/containers/${enc(id)}/exec`, body });
+  }
+
+  /**
+   * execStart starts an exec and hijacks its stdio (`POST /exec/{id}/start` with Upgrade), like
+   * {@link Client.containerAttach}. With `detach: true` the exec runs in the background and the
+   * promise resolves with undefined.
+   */
+  async execStart(
+    execId: string,
+    opts: { tty: boolean; detach?: boolean },
+  ): Promise<AttachStream | undefined> {
+    if (opts.detach) {
+      await this.send({
+        method: "POST",
+        path: `/exec/${enc(execId)}/start`,
+        body: { Detach: true, Tty: opts.tty },
+      });
+      return undefined;
+    }
+    return this.hijack(`/exec/${enc(execId)}/start`, {}, { Detach: false, Tty: opts.tty }, opts.tty);
+  }
+
+  /** execInspect returns `GET /exec/{id}/json` (ExitCode, Running, ...). */
+  async execInspect(execId: string): Promise<ExecInspectResponse> {
+    return this.json<ExecInspectResponse>({ method: "GET", path: `/exec/${enc(execId)}/json` });
+  }
+
+  /** execResize sets an exec's TTY size. */
+  async execResize(execId: string, size: { h: number; w: number }): Promise<void> {
+    await this.send({ method: "POST", path: `/exec/${enc(execId)}/resize`, query: { h: size.h, w: size.w } });
   }
 
   /** containerResize sets the TTY size (`POST /containers/{id}/resize?h=&w=`). */

@@ -310,6 +310,25 @@ describe("attach", () => {
   });
 });
 
+describe("exec", () => {
+  it("creates, starts with a hijack (JSON body), and inspects", async () => {
+    const { Id } = await client.execCreate("c0ffee", {
+      Cmd: ["sh", "-c", "exit 7"],
+      AttachStdout: true,
+      AttachStderr: true,
+    });
+    expect(Id).toBe("e1");
+    expect(JSON.parse(fake.lastBody.toString())).toMatchObject({ Cmd: ["sh", "-c", "exit 7"] });
+    const a = await client.execStart("e1", { tty: false });
+    expect(fake.log.at(-1)).toBe("POST /v1.41/exec/e1/start (upgrade)");
+    expect(fake.lastHeaders["content-type"]).toBe("application/json");
+    a!.closeWrite();
+    const chunks = await collect(a!.output);
+    expect(chunks[0]).toBe("stdout:hello from container\n");
+    expect((await client.execInspect("e1")).ExitCode).toBe(7);
+  });
+});
+
 describe("images", () => {
   it("import streams the body and returns the new id", async () => {
     const r = await client.imageImport(Readable.from([Buffer.from("tar"), Buffer.from("ball")]), {

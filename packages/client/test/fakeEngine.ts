@@ -143,6 +143,8 @@ export async function startFakeEngine(): Promise<FakeEngine> {
       res.end("\x01raw tty bytes\r\n");
       return;
     }
+    if (path === "/containers/c0ffee/exec" && req.method === "POST") return json(res, 201, { Id: "e1" });
+    if (path === "/exec/e1/json") return json(res, 200, { ID: "e1", Running: false, ExitCode: 7 });
     if (path === "/containers/c0ffee/resize") {
       res.writeHead(200);
       res.end();
@@ -174,10 +176,8 @@ export async function startFakeEngine(): Promise<FakeEngine> {
     fake.log.push(`${req.method} ${req.url} (upgrade)`);
     fake.lastHeaders = req.headers;
     const url = new URL(req.url ?? "/", "http://x");
-    if (
-      !url.pathname.endsWith("/containers/c0ffee/attach") &&
-      !url.pathname.endsWith("/containers/ttyc/attach")
-    ) {
+    const known = ["/containers/c0ffee/attach", "/containers/ttyc/attach", "/exec/e1/start"];
+    if (!known.some((k) => url.pathname.endsWith(k))) {
       const text = '{"message":"No such container: nope"}\n';
       socket.end(
         `HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: ${text.length}\r\n\r\n${text}`,

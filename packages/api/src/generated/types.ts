@@ -6224,3 +6224,5 @@ export type SystemInfoResponse = SystemInfo;
 export type ExecCreateRequest = ContainerExecBody;
 /** Body of `POST /exec/{id}/start`. */
 export type ExecStartRequest = ExecStartBody;
+/** Body of a `GET /exec/{id}/json` answer. */
+export type ExecInspectResponse = ExecInspectResult;
