@@ -32,8 +32,19 @@ export const DEFAULT_MAX_LAYER_BYTES = 64 * 1024 ** 3;
 
 /** Options for {@link applyLayer}. */
 export interface ApplyLayerOptions {
-  /** "oci" (default) interprets `.wh.` whiteouts and opaque markers; "none" extracts them as files. */
-  readonly whiteouts?: "oci" | "none";
+  /**
+   * How `.wh.` whiteouts and opaque markers are handled:
+   * - "oci" (default): applied to what is already in root (delete, prune);
+   * - "overlay": root is one overlayfs lower layer: a whiteout becomes a 0/0
+   *   character device, and an opaque directory gets a whiteout for every
+   *   child of that directory in `lowerDirs` that this layer does not
+   *   provide (recursively into directories it does provide), so no
+   *   `trusted.overlay.opaque` xattr is needed. Needs mknod privileges;
+   * - "none": extracted as ordinary files.
+   */
+  readonly whiteouts?: "oci" | "overlay" | "none";
+  /** For "overlay" whiteouts: the directories of the layers below this one, any order. */
+  readonly lowerDirs?: readonly string[];
   /** Keep the archive's uid/gid (lchown). Default: true when running as root. */
   readonly sameOwner?: boolean;
   /** Maximum uncompressed stream bytes; beyond it ResourceExhausted. Default {@link DEFAULT_MAX_LAYER_BYTES}. */
@@ -104,6 +115,10 @@ export async function applyLayer(
 class Applier {
   readonly root: string;
   readonly whiteouts: boolean;
+  readonly overlay: boolean;
+  readonly lowerDirs: readonly string[];
+  /** Opaque directories seen in "overlay" mode, emulated once the whole layer is applied. */
+  readonly opaques: string[] = [];
   readonly sameOwner: boolean;
   readonly maxBytes: number;
   readonly signal: AbortSignal | undefined;
@@ -119,7 +134,9 @@ class Applier {
 
   constructor(root: string, opts: ApplyLayerOptions) {
     this.root = root;
-    this.whiteouts = (opts.whiteouts ?? "oci") === "oci";
+    this.whiteouts = (opts.whiteouts ?? "oci") !== "none";
+    this.overlay = opts.whiteouts === "overlay";
+    this.lowerDirs = opts.lowerDirs ?? [];
     this.sameOwner = opts.sameOwner ?? process.getuid?.() === 0;
     this.maxBytes = opts.maxBytes ?? DEFAULT_MAX_LAYER_BYTES;
     this.signal = opts.signal;
@@ -189,6 +206,7 @@ class Applier {
       }
       await feed;
       if (feedError !== undefined) throw feedError;
+      for (const dir of this.opaques) await this.emulateOpaque(dir);
       await this.fixDirTimes();
     } catch (err) {
       stopped = true;
@@ -407,7 +425,10 @@ class Applier {
     if (base === WHITEOUT_OPAQUE_DIR) {
       const dir = await resolveInRoot(this.root, parentName);
       const st = await lstatOrUndefined(dir);
-      if (st?.isDirectory()) await this.prune(dir);
+      if (st?.isDirectory()) {
+        if (this.overlay) this.opaques.push(dir);
+        else await this.prune(dir);
+      }
       return;
     }
     // Other whiteout metadata (.wh..wh.plnk etc.) is never materialised (A18).
@@ -423,6 +444,44 @@ class Applier {
     }
     // rm never follows the last component: a whiteout of a symlink removes the link (A14).
     await rm(path, { recursive: true, force: true });
+    if (this.overlay) {
+      const st = await lstatOrUndefined(dir);
+      if (st === undefined) await this.ensureParent(parentName, rawName);
+      await this.overlayWhiteout(path);
+    }
+  }
+
+  async overlayWhiteout(path: string): Promise<void> {
+    if (!canMknod()) {
+      this.skipped++;
+      this.warn(`skipping whiteout ${path}: overlay whiteouts need mknod privileges`);
+      return;
+    }
+    await mknod(path, "character-device", 0, 0, 0);
+  }
+
+  /**
+   * emulateOpaque hides, inside `dir` of this layer, every name that a lower
+   * layer has at the same relative path: a 0/0 whiteout where this layer has
+   * nothing, a recursive pass where this layer has a directory. Lower paths
+   * are walked with lstat and never through a symlink.
+   */
+  async emulateOpaque(dir: string): Promise<void> {
+    const st = await lstatOrUndefined(dir);
+    if (!st?.isDirectory()) return;
+    const rel = dir.slice(this.root.length);
+    const names = new Set<string>();
+    for (const lower of this.lowerDirs) {
+      const ld = await realDirUnder(lower, rel);
+      if (ld === undefined) continue;
+      for (const n of await readdir(ld)) names.add(n);
+    }
+    for (const n of [...names].sort()) {
+      const p = `${dir}/${n}`;
+      const s = await lstatOrUndefined(p);
+      if (s === undefined) await this.overlayWhiteout(p);
+      else if (s.isDirectory()) await this.emulateOpaque(p);
+    }
   }
 
   /** prune removes lower-layer children of an opaque directory, keeping this layer's entries. */
@@ -445,6 +504,18 @@ class Applier {
       if (st?.isDirectory()) await lutimes(d.path, d.mtime, d.mtime);
     }
   }
+}
+
+/** realDirUnder returns `base + rel` if every component is a real directory (no symlinks), else undefined. */
+async function realDirUnder(base: string, rel: string): Promise<string | undefined> {
+  let cur = base;
+  for (const part of rel.split("/").filter((p) => p !== "")) {
+    cur = `${cur}/${part}`;
+    const st = await lstatOrUndefined(cur);
+    if (!st?.isDirectory()) return undefined;
+  }
+  const st = await lstatOrUndefined(cur);
+  return st?.isDirectory() ? cur : undefined;
 }
 
 async function lstatOrUndefined(path: string): Promise<Stats | undefined> {

@@ -157,3 +157,42 @@ describe("resolveInRoot", () => {
     expect(existsSync(join(root, "a"))).toBe(false);
   });
 });
+
+describe("overlay whiteouts", () => {
+  const privileged = process.getuid?.() === 0;
+  it.skipIf(!privileged)(
+    "turn .wh. into 0/0 char devices and emulate opaque dirs against lower dirs",
+    async () => {
+      const lower = join(root, "lower");
+      const upper = join(root, "upper");
+      await mkdir(lower);
+      await mkdir(upper);
+      await applyLayer(
+        lower,
+        await tarStream([file("top"), dir("d"), file("d/a"), dir("d/sub"), file("d/sub/x"), file("d/keep")]),
+      );
+      await applyLayer(
+        upper,
+        await tarStream([
+          whiteout(".wh.top"),
+          dir("d"),
+          opaque("d"),
+          file("d/keep", "mine"),
+          dir("d/sub"),
+          file("d/sub/new"),
+        ]),
+        { whiteouts: "overlay", lowerDirs: [lower] },
+      );
+      const isWhiteout = async (p: string) => {
+        const st = await lstat(join(upper, p));
+        return st.isCharacterDevice() && st.rdev === 0;
+      };
+      expect(await isWhiteout("top")).toBe(true);
+      expect(await isWhiteout("d/a")).toBe(true);
+      expect(await isWhiteout("d/sub/x")).toBe(true);
+      expect(await readFile(join(upper, "d/keep"), "utf8")).toBe("mine");
+      expect((await lstat(join(upper, "d/sub/new"))).isFile()).toBe(true);
+      expect(existsSync(join(upper, "d/.wh..wh..opq"))).toBe(false);
+    },
+  );
+});
