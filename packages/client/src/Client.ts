@@ -1,4 +1,4 @@
-import http, { type IncomingHttpHeaders, type IncomingMessage } from "node:http";
+import http, { type IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
 import { Readable } from "node:stream";
 import {
@@ -6,7 +6,6 @@ import {
   type ContainerCreateRequest,
   type ContainerInspectResponse,
   type ContainerSummary,
-  compareVersions,
   decodeJSONLines,
   type ExecCreateRequest,
   type ExecInspectResponse,
@@ -19,105 +18,28 @@ import {
   type JSONMessage,
   JSONMessageError,
   jsonMessageError,
-  MULTIPLEXED_STREAM,
   minVersion,
-  RAW_STREAM,
   type SystemInfo,
   type SystemVersion,
 } from "@berth/api";
-import { Canceled, fromStatus, Internal, InvalidArgument } from "@berth/errdefs";
+import { Canceled, Internal, InvalidArgument } from "@berth/errdefs";
 import { type AttachStream, createAttachStream, type OutputChunk } from "./AttachStream.ts";
+import type {
+  AttachOptions,
+  ClientOptions,
+  ImageImportOptions,
+  LogsOptions,
+  PingResult,
+  RawResponse,
+  RequestOptions,
+  WaitPromise,
+  WaitResult,
+} from "./ClientOptions.ts";
 import { connectError } from "./connectError.ts";
 import { DEFAULT_HOST, type DockerHost, parseDockerHost } from "./DockerHost.ts";
 import { encodeFilters, encodeQuery, type QueryValue } from "./encodeQuery.ts";
-
-/** ClientOptions configures a {@link Client}; every field is optional. */
-export interface ClientOptions {
-  /** UNIX socket path; wins over `host`. */
-  socketPath?: string;
-  /** DOCKER_HOST style address: `unix:///path` or `tcp://127.0.0.1:2375`. */
-  host?: string;
-  /** Pin the API version (no `/_ping` negotiation), e.g. "1.41". */
-  version?: string;
-  /** User-Agent header; default `Berth-Client/0.1.0 (linux)`. */
-  userAgent?: string;
-  /** Timeout of non-streaming requests in milliseconds (no timeout by default). */
-  timeoutMs?: number;
-}
-
-/** RequestOptions are the options of {@link Client.request}. */
-export interface RequestOptions {
-  query?: Record<string, string | number | boolean | undefined>;
-  /** A Buffer/Uint8Array or stream is sent as-is; anything else as JSON. */
-  body?: unknown;
-  headers?: Record<string, string>;
-  /** Throw the errdefs kind for non-2xx statuses (default true). */
-  throwOnError?: boolean;
-}
-
-/** RawResponse is the result of {@link Client.request}. */
-export interface RawResponse {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
-
-/** PingResult is what `/_ping` reports. */
-export interface PingResult {
-  apiVersion: string;
-  osType: string;
-  experimental: boolean;
-  /** `Builder-Version` header when present ("1" or "2"). */
-  builderVersion?: string;
-}
-
-/** WaitResult is the body of a `/containers/{id}/wait` answer. */
-export interface WaitResult {
-  StatusCode: number;
-  Error?: { Message: string } | null;
-}
-
-/** WaitPromise is the promise of {@link Client.containerWait}, plus a promise that the daemon registered the wait. */
-export type WaitPromise = Promise<WaitResult> & {
-  /** Resolves once the daemon answered the wait request's headers (it now watches the container). */
-  readonly registered: Promise<void>;
-};
-
-/** LogsOptions are the options of {@link Client.containerLogs}. */
-export interface LogsOptions {
-  follow?: boolean;
-  stdout?: boolean;
-  stderr?: boolean;
-  since?: string;
-  until?: string;
-  timestamps?: boolean;
-  tail?: string;
-  /** The container has a TTY: the stream is raw, not multiplexed (used when the daemon does not say). */
-  tty?: boolean;
-  /** Aborting ends the iteration quietly. */
-  signal?: AbortSignal;
-}
-
-/** AttachOptions are the options of {@link Client.containerAttach}. */
-export interface AttachOptions {
-  stream?: boolean;
-  stdin?: boolean;
-  stdout?: boolean;
-  stderr?: boolean;
-  logs?: boolean;
-  detachKeys?: string;
-  /** The container has a TTY: output is raw, not multiplexed (for daemons before API 1.42). */
-  tty: boolean;
-}
-
-/** ImageImportOptions are the options of {@link Client.imageImport}. */
-export interface ImageImportOptions {
-  repo?: string;
-  tag?: string;
-  message?: string;
-  changes?: string[];
-  platform?: string;
-}
+import { errorFromResponse } from "./errorFromResponse.ts";
+import { enc, encName, headerString, isMultiplexed, isStreamLike, readAll } from "./httpUtil.ts";
 
 interface Send {
   method: string;
@@ -128,6 +50,7 @@ interface Send {
   versioned?: boolean;
   timeout?: boolean;
   signal?: AbortSignal | undefined;
+  throwOnError?: boolean;
 }
 
 const USER_AGENT = "Berth-Client/0.1.0 (linux)";
@@ -646,7 +569,7 @@ export class Client {
       versioned,
       timeout: true,
       throwOnError: opts.throwOnError ?? true,
-    } as Send & { throwOnError: boolean });
+    });
     return res;
   }
 
@@ -710,7 +633,7 @@ export class Client {
   }
 
   /** send performs one buffered request. */
-  private async send(s: Send & { throwOnError?: boolean }): Promise<RawResponse> {
+  private async send(s: Send): Promise<RawResponse> {
     const res = await this.open({ ...s, timeout: s.timeout ?? true });
     const body = await readAll(res);
     const raw: RawResponse = { status: res.statusCode ?? 0, headers: res.headers, body };
@@ -779,56 +702,4 @@ export class Client {
     }
     return this.mapError(err);
   }
-}
-
-/** errorFromResponse maps a non-2xx answer to the errdefs kind, with the daemon's message. */
-export function errorFromResponse(res: RawResponse): Error {
-  const text = res.body.toString("utf8").trim();
-  let message = text;
-  if (text.startsWith("{")) {
-    try {
-      const parsed = JSON.parse(text) as { message?: unknown };
-      if (typeof parsed.message === "string") message = parsed.message;
-    } catch {
-      // not JSON after all: keep the text
-    }
-  }
-  if (message === "") message = `${res.status} ${http.STATUS_CODES[res.status] ?? "error"}`;
-  return fromStatus(res.status, message, { code: `HTTP_${res.status}` });
-}
-
-function isMultiplexed(headers: IncomingHttpHeaders, version: string, tty: boolean): boolean {
-  const type = headerString(headers, "content-type") ?? "";
-  if (type.startsWith(MULTIPLEXED_STREAM)) return true;
-  if (type.startsWith(RAW_STREAM) && compareVersions(version, "1.42") >= 0) return false;
-  return !tty;
-}
-
-function headerString(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-function isStreamLike(v: unknown): v is AsyncIterable<Uint8Array> | NodeJS.ReadableStream {
-  return (
-    typeof v === "object" &&
-    v !== null &&
-    (typeof (v as { pipe?: unknown }).pipe === "function" ||
-      typeof (v as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === "function")
-  );
-}
-
-async function readAll(res: IncomingMessage): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of res as AsyncIterable<Buffer>) parts.push(c);
-  return Buffer.concat(parts);
-}
-
-function enc(id: string): string {
-  return encodeURIComponent(id);
-}
-
-/** encName keeps "/" and ":" readable in image names (docker sends them unescaped). */
-function encName(name: string): string {
-  return encodeURI(name).replaceAll("?", "%3F").replaceAll("#", "%23");
 }

@@ -5,6 +5,8 @@
  */
 export * from "./AttachStream.ts";
 export * from "./Client.ts";
+export * from "./ClientOptions.ts";
 export * from "./connectError.ts";
 export * from "./DockerHost.ts";
 export * from "./encodeQuery.ts";
+export * from "./errorFromResponse.ts";

@@ -227,6 +227,17 @@ describe("containers", () => {
     expect(out).toEqual(["stdout:\x01raw tty bytes\r\n"]);
   });
 
+  it("on API >= 1.42 the Content-Type decides: raw-stream is raw even without the tty hint", async () => {
+    const c = new Client({ socketPath: fake.socketPath, version: "1.47" });
+    try {
+      expect(await collect(c.containerLogs("ttyc", { stdout: true }))).toEqual([
+        "stdout:\x01raw tty bytes\r\n",
+      ]);
+    } finally {
+      c.close();
+    }
+  });
+
   it("logs --follow ends quietly when the signal aborts", async () => {
     const ac = new AbortController();
     const got: string[] = [];
