@@ -35,7 +35,7 @@ import type {
   WaitPromise,
   WaitResult,
 } from "./ClientOptions.ts";
-import { connectError } from "./connectError.ts";
+import { CONNECT_ERROR_CODES, connectError } from "./connectError.ts";
 import { DEFAULT_HOST, type DockerHost, parseDockerHost } from "./DockerHost.ts";
 import { encodeFilters, encodeQuery, type QueryValue } from "./encodeQuery.ts";
 import { errorFromResponse } from "./errorFromResponse.ts";
@@ -615,7 +615,7 @@ export class Client {
     if (name === "AbortError") return new Canceled("request canceled", { cause: err });
     if ((err as { _tag?: unknown } | null)?._tag !== undefined) return err as Error;
     const code = (err as { code?: unknown } | null)?.code;
-    if (typeof code === "string" && /^E[A-Z]+$/.test(code) && code !== "ECONNRESET") {
+    if (typeof code === "string" && CONNECT_ERROR_CODES.has(code)) {
       return connectError(this.host, err);
     }
     return err instanceof Error ? err : new Internal(String(err));

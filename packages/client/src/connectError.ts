@@ -8,7 +8,9 @@ export const CONNECT_ERROR_CODES: ReadonlySet<string> = new Set([
   "ENOTSOCK",
   "EHOSTUNREACH",
   "ENETUNREACH",
-  "ECONNRESET",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
 ]);
 
 /**
