@@ -1,0 +1,70 @@
+/**
+ * `berth images` (`image ls|list`): `GET /images/json` with docker's columns (one row per
+ * repository:tag), `-a`, `-q`, `--digests`, `--no-trunc`, `--filter`, `--format` and an
+ * optional `REPOSITORY[:TAG]` (a `reference` filter).
+ *
+ * @since 0.1.0
+ */
+import type { CommandModule } from "../Command.ts";
+import { bool, list, str } from "../FlagParser.ts";
+import { renderRows } from "../Formatter.ts";
+import {
+  DEFAULT_IMAGES_DIGEST_FORMAT,
+  DEFAULT_IMAGES_FORMAT,
+  IMAGES_HEADER,
+  imageRows,
+} from "../ImageRow.ts";
+import { parseFilters } from "./filters.ts";
+
+/** command is `berth images`. */
+export const command: CommandModule = {
+  spec: {
+    name: "images",
+    use: "[OPTIONS] [REPOSITORY[:TAG]]",
+    short: "List images",
+    aliases: ["image ls", "image list", "images"],
+    flags: [
+      { name: "all", short: "a", type: "bool", usage: "Show all images (default hides intermediate images)" },
+      { name: "digests", type: "bool", usage: "Show digests" },
+      {
+        name: "filter",
+        short: "f",
+        type: "list",
+        valueName: "filter",
+        usage: "Filter output based on conditions provided",
+      },
+      {
+        name: "format",
+        type: "string",
+        usage: "Format output using a custom template ('table', 'table TEMPLATE', 'json', 'TEMPLATE')",
+      },
+      { name: "no-trunc", type: "bool", usage: "Don't truncate output" },
+      { name: "quiet", short: "q", type: "bool", usage: "Only show image IDs" },
+    ],
+    args: { kind: "range", min: 0, max: 1 },
+  },
+  async run(inv) {
+    const p = inv.parsed;
+    const quiet = bool(p, "quiet");
+    const digests = bool(p, "digests");
+    const userFormat = str(p, "format") ?? "";
+    let format: string;
+    if (quiet) format = "{{.ID}}";
+    else if (userFormat === "" || userFormat === "table") {
+      format = digests ? DEFAULT_IMAGES_DIGEST_FORMAT : DEFAULT_IMAGES_FORMAT;
+    } else format = userFormat;
+    const filters = parseFilters(list(p, "filter")) ?? {};
+    if (p.args[0] !== undefined) filters.reference = [...(filters.reference ?? []), p.args[0]];
+    const client = await inv.client();
+    const images = await client.imageList({
+      ...(bool(p, "all") ? { all: true } : {}),
+      ...(Object.keys(filters).length > 0 ? { filters } : {}),
+    });
+    const rows = imageRows(images, {
+      trunc: !bool(p, "no-trunc"),
+      digests: digests || format.includes("{{.Digest}}"),
+    });
+    process.stdout.write(renderRows(format, rows, IMAGES_HEADER));
+    return 0;
+  },
+};
