@@ -1,1 +1,23 @@
-export {};
+export { fsyncDir, writeFileAtomic } from "./atomicWrite.ts";
+export { type BlobInfo, ContentStore, type IngestOptions } from "./ContentStore.ts";
+export { chainIds } from "./chainId.ts";
+export type { ImageRecord, LayerRecord } from "./ImageRecord.ts";
+export {
+  type AddImageInput,
+  ImageStore,
+  type ImageUser,
+  type ImportOptions,
+  MAX_CONFIG_BYTES,
+  MAX_MANIFEST_BYTES,
+  type RemoveOptions,
+  type RemoveReportItem,
+} from "./ImageStore.ts";
+export { Mutex } from "./Mutex.ts";
+export { isMountPoint, mountPoints } from "./mountinfo.ts";
+export {
+  type ContainerLayer,
+  MOUNT_OPTIONS_MAX,
+  type SnapshotInfo,
+  SnapshotStore,
+  type Unpackable,
+} from "./SnapshotStore.ts";
