@@ -11,7 +11,7 @@ import { buildCreateRequest, RUN_FLAGS } from "../src/RunConfig.ts";
 const fixture = (name: string) => readFileSync(join(import.meta.dirname, "fixtures", name), "utf8");
 
 describe("ps rows (engine-api-traces/03)", () => {
-  const containers = JSON.parse(fixture("ps-03.json")) as ContainerSummary[];
+  const containers = JSON.parse(fixture("ps-03.txt")) as ContainerSummary[];
   const now = 1795819739_500;
   const rows = containers.map((c) => containerContext(c, true, now));
 
@@ -79,7 +79,7 @@ describe("ps rows (engine-api-traces/03)", () => {
 });
 
 describe("images rows (engine-api-traces/07)", () => {
-  const images = JSON.parse(fixture("images-07.json")) as ImageSummary[];
+  const images = JSON.parse(fixture("images-07.txt")) as ImageSummary[];
   it("renders the default table exactly as docker did", () => {
     const rows = imageRows(images, { trunc: true, digests: false }, 1795819910_200);
     expect(renderRows(DEFAULT_IMAGES_FORMAT, rows, IMAGES_HEADER)).toBe(
@@ -121,7 +121,7 @@ describe("run create body (engine-api-traces/02)", () => {
   it("matches docker's body for `run --rm bb:latest echo hello` byte for byte", () => {
     const p = parseFlags(["--rm", "bb:latest", "echo", "hello"], RUN_FLAGS, { interspersed: false });
     const req = buildCreateRequest(p, { consoleSize: [0, 0], env: {} }, false);
-    expect(JSON.stringify(req.body)).toBe(fixture("run-rm-echo.create.json").trim());
+    expect(JSON.stringify(req.body)).toBe(fixture("run-rm-echo.create.txt").trim());
     expect(req.autoRemove).toBe(true);
   });
   it("maps limits, env, labels, restart and -it", () => {
