@@ -1,5 +1,5 @@
 import { execFile, spawn } from "node:child_process";
-import { watch } from "node:fs";
+import { accessSync, constants, watch } from "node:fs";
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Readable } from "node:stream";
@@ -15,6 +15,7 @@ import {
 } from "@berth/errdefs";
 import { type Attachment, connectAttach } from "./attachSocket.ts";
 import { checkRuncVersion, type RuncVersionReport } from "./checkRuncVersion.ts";
+import { withClosedFds } from "./closeInheritedFds.ts";
 import { ociError, runcCommandError, runcMessage } from "./runcError.ts";
 import type { Spec } from "./spec-types.ts";
 
@@ -119,8 +120,9 @@ export class Runtime {
   #versionCheck: Promise<RuncVersionReport> | undefined;
 
   constructor(opts: RuntimeOptions) {
-    this.runc = opts.runc ?? "runc";
-    this.conmon = opts.conmon ?? "conmon";
+    // conmon refuses a runtime path that is not absolute ("Runtime path runc is not valid")
+    this.runc = lookPath(opts.runc ?? "runc");
+    this.conmon = lookPath(opts.conmon ?? "conmon");
     this.stateRoot = resolve(opts.stateRoot);
     this.runcRoot = resolve(opts.runcRoot ?? join(this.stateRoot, "runc"));
     this.#logger = opts.logger ?? { warn: (m) => console.warn(m) };
@@ -236,10 +238,12 @@ export class Runtime {
     if (opts.leaveStdinOpen) args.push("--leave-stdin-open");
 
     // T3: conmon (and through it runc) inherits only stdio (all /dev/null)
-    // and fd 3, the sync pipe. Node opens every other fd with O_CLOEXEC.
+    // and fd 3, the sync pipe. Node opens its own fds with O_CLOEXEC, and
+    // withClosedFds closes fds the engine itself inherited without it.
     // The cwd is the persist dir because conmon also drops an `oom` marker
     // into its working directory.
-    const child = spawn(this.conmon, args, {
+    const wrapped = withClosedFds(this.conmon, args, 4);
+    const child = spawn(wrapped.cmd, wrapped.args, {
       cwd: persistDir,
       detached: true,
       stdio: ["ignore", "ignore", "ignore", "pipe"],
@@ -501,10 +505,11 @@ export class Runtime {
 
   #runc(verb: string, id: string, args: string[]): Promise<string> {
     validateId(id);
+    const wrapped = withClosedFds(this.runc, [`--root=${this.runcRoot}`, "--log-format=json", ...args]);
     return new Promise((res, rej) => {
       execFile(
-        this.runc,
-        [`--root=${this.runcRoot}`, "--log-format=json", ...args],
+        wrapped.cmd,
+        wrapped.args,
         { timeout: 60_000, maxBuffer: 4 * 1024 * 1024 },
         (err, stdout, stderr) => {
           if (err) rej(runcCommandError(verb, id, String(stderr || err.message), err));
@@ -513,6 +518,24 @@ export class Runtime {
       );
     });
   }
+}
+
+/** lookPath resolves a bare command name against PATH (absolute paths are returned as is). */
+function lookPath(cmd: string): string {
+  if (cmd.includes("/")) return resolve(cmd);
+  for (const dir of (
+    process.env.PATH ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+  ).split(":")) {
+    if (dir === "") continue;
+    const candidate = join(dir, cmd);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // keep looking
+    }
+  }
+  return cmd;
 }
 
 function validateId(id: string): void {

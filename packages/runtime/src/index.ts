@@ -8,6 +8,7 @@ export * from "./attachSocket.ts";
 export * from "./buildSpec.ts";
 export * from "./capabilities.ts";
 export * from "./checkRuncVersion.ts";
+export * from "./closeInheritedFds.ts";
 export * from "./defaults.ts";
 export * from "./HostInfo.ts";
 export * from "./Runtime.ts";
