@@ -105,6 +105,13 @@ describe.skipIf(!isRoot || !haveTools)("Runtime with real runc and conmon", () =
     expect(c.logs).toContain("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n");
   });
 
+  it("runs privileged with every capability the engine holds", async () => {
+    const c = await runToExit("priv", ["sh", "-c", "grep CapEff /proc/self/status"], { privileged: true });
+    expect(c.exit.exitCode).toBe(0);
+    const mine = /CapEff:\s*([0-9a-f]+)/.exec(readFileSync("/proc/self/status", "utf8"))![1];
+    expect(c.logs).toBe(`CapEff:\t${mine}\n`);
+  });
+
   it("attach before start gets stdout and stderr separately", async () => {
     const c = await create("attach", ["sh", "-c", "echo out; echo err >&2; echo out2"]);
     const a = await rt.attach(c.id);
