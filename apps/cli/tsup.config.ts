@@ -10,6 +10,8 @@ export default defineConfig({
   clean: true,
   splitting: true,
   noExternal: [/^@berth\//],
+  // Bundled CommonJS dependencies (tar-stream) call require(): give the ESM bundle one.
+  banner: { js: 'import { createRequire as __berthRequire } from "node:module"; const require = __berthRequire(import.meta.url);' },
   esbuildOptions(options) {
     options.conditions = ["source"];
   },

@@ -9,6 +9,12 @@ export default defineConfig({
   clean: true,
   splitting: false,
   noExternal: [/^@berth\//],
+  // Native addon: loaded from node_modules at run time, never bundled.
+  external: ["node-unix-socket"],
+  // Bundled CommonJS dependencies (tar-stream) call require(): give the ESM bundle one.
+  banner: {
+    js: 'import { createRequire as __berthRequire } from "node:module"; const require = __berthRequire(import.meta.url);',
+  },
   esbuildOptions(options) {
     options.conditions = ["source"];
   },

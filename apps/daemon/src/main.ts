@@ -1,1 +1,99 @@
-export {};
+import { mkdir } from "node:fs/promises";
+import { dirname } from "node:path";
+import { parseArgs } from "node:util";
+import { Engine } from "@berth/engine";
+import { Router } from "./Router.ts";
+import { containerRoutes } from "./routes/containers.ts";
+import { imageRoutes } from "./routes/images.ts";
+import { systemRoutes } from "./routes/system.ts";
+import { SERVER_VERSION, Server } from "./Server.ts";
+
+const usage = `Usage:  berthd [OPTIONS]
+
+A self-sufficient runtime for containers, speaking the Docker Engine API.
+
+Options:
+      --data-root string   Root directory of persistent state (default "/var/lib/berth")
+      --exec-root string   Root directory for execution state (default "/run/berth")
+  -H, --host string        Daemon socket to listen on (default "unix:///run/berth/berth.sock")
+      --runtime string     OCI runtime binary (default "runc")
+  -D, --debug              Enable debug logging
+  -v, --version            Print version information and quit
+  -h, --help               Print usage
+`;
+
+async function main(): Promise<void> {
+  let args: ReturnType<typeof parseArgs>["values"];
+  try {
+    ({ values: args } = parseArgs({
+      options: {
+        "data-root": { type: "string", default: "/var/lib/berth" },
+        "exec-root": { type: "string", default: "/run/berth" },
+        host: { type: "string", short: "H" },
+        runtime: { type: "string", default: "runc" },
+        debug: { type: "boolean", short: "D", default: false },
+        version: { type: "boolean", short: "v", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    process.stderr.write(`berthd: ${(err as Error).message}\n\n${usage}`);
+    process.exit(125);
+  }
+  if (args.help) {
+    process.stdout.write(usage);
+    return;
+  }
+  if (args.version) {
+    process.stdout.write(`Berth version ${SERVER_VERSION}\n`);
+    return;
+  }
+  const debug = args.debug === true || process.env.BERTH_DEBUG === "1";
+  const log = (msg: string) => process.stderr.write(`${new Date().toISOString()} berthd: ${msg}\n`);
+  const dlog = debug ? log : () => {};
+  if (process.getuid?.() !== 0) {
+    log("berthd needs root: it mounts file systems and creates namespaces; run it as root");
+    process.exit(1);
+  }
+  const execRoot = String(args["exec-root"]);
+  const host = String(args.host ?? `unix://${execRoot}/berth.sock`);
+  if (!host.startsWith("unix://")) {
+    log(`unsupported --host ${host}: only unix:///path sockets are served so far`);
+    process.exit(125);
+  }
+  const socketPath = host.slice("unix://".length);
+  const engine = await Engine.open({
+    root: String(args["data-root"]),
+    runRoot: execRoot,
+    runc: String(args.runtime),
+    log,
+  });
+  const router = new Router();
+  systemRoutes(router, engine);
+  containerRoutes(router, engine);
+  imageRoutes(router, engine);
+  const server = new Server(router, dlog);
+  await mkdir(dirname(socketPath), { recursive: true, mode: 0o711 });
+  await server.listen(socketPath);
+  log(`API listening on ${socketPath} (data root ${args["data-root"]})`);
+
+  let stopping = false;
+  const stop = async (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${sig}: shutting down; containers keep running under conmon`);
+    const force = setTimeout(() => process.exit(0), 5000);
+    force.unref();
+    await server.close();
+    engine.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`berthd: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

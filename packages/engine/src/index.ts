@@ -1,1 +1,18 @@
-export {};
+/**
+ * @berth/engine: Berth's service layer. Containers and images with docker's semantics, state on
+ * disk, one API for the daemon and for embedded callers.
+ *
+ * @since 0.1.0
+ */
+export * from "./AttachSession.ts";
+export type * from "./backends.ts";
+export * from "./ContainerStore.ts";
+export * from "./Containers.ts";
+export * from "./changes.ts";
+export * from "./Engine.ts";
+export * from "./filters.ts";
+export * from "./listContainers.ts";
+export * from "./merge.ts";
+export type * from "./types.ts";
+export { ZERO_TIME } from "./types.ts";
+export * from "./views.ts";

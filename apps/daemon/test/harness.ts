@@ -1,0 +1,192 @@
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Repository root. */
+export const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+
+let built = false;
+/** buildApps bundles berthd and berth once per test run (esbuild: about a second). */
+export function buildApps(): void {
+  if (built) return;
+  for (const app of ["daemon", "cli"]) {
+    execFileSync("npx", ["tsup", "--silent"], { cwd: join(repo, "apps", app), stdio: "inherit" });
+  }
+  built = true;
+}
+
+/** busyboxTar makes (once) the busybox root file system tarball from Debian's busybox-static. */
+export function busyboxTar(): string {
+  const out = join(repo, "test-fixtures", ".cache", "busybox-rootfs.tar");
+  if (!existsSync(out)) {
+    execFileSync("mkdir", ["-p", dirname(out)]);
+    execFileSync(join(repo, "test-fixtures", "busybox", "make-rootfs.sh"), [`${out}.tmp`]);
+    execFileSync("mv", [`${out}.tmp`, out]);
+  }
+  return out;
+}
+
+/** Result of a CLI run. */
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * TestDaemon is a berthd of a test's own: its own data root, exec root and socket in a temp dir,
+ * so tests never touch /var/lib/berth or /run/berth.
+ */
+export class TestDaemon {
+  readonly dir: string;
+  readonly dataRoot: string;
+  readonly execRoot: string;
+  readonly socket: string;
+  proc: ChildProcess | undefined;
+  log = "";
+
+  constructor() {
+    this.dir = mkdtempSync(join(tmpdir(), "berthd-test-"));
+    this.dataRoot = join(this.dir, "data");
+    this.execRoot = join(this.dir, "run");
+    this.socket = join(this.execRoot, "berth.sock");
+  }
+
+  get host(): string {
+    return `unix://${this.socket}`;
+  }
+
+  /** start launches berthd and waits until `/_ping` answers. */
+  async start(): Promise<void> {
+    buildApps();
+    const proc = spawn(
+      process.execPath,
+      [join(repo, "apps/daemon/bin/berthd.js"), "--data-root", this.dataRoot, "--exec-root", this.execRoot],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    this.proc = proc;
+    proc.stdout?.on("data", (b: Buffer) => {
+      this.log += b.toString();
+    });
+    proc.stderr?.on("data", (b: Buffer) => {
+      this.log += b.toString();
+    });
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      if (proc.exitCode !== null) throw new Error(`berthd exited with ${proc.exitCode}:\n${this.log}`);
+      if (await this.ping()) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`berthd did not answer /_ping within 15s:\n${this.log}`);
+  }
+
+  ping(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const req = request({ socketPath: this.socket, path: "/_ping", method: "GET" }, (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      });
+      req.on("error", () => resolve(false));
+      req.end();
+    });
+  }
+
+  /** api sends one raw request to the daemon and returns status and body. */
+  api(
+    method: string,
+    path: string,
+    body?: string | Buffer,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = request({ socketPath: this.socket, path, method, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
+  }
+
+  /** kill9 kills berthd abruptly (containers must survive under conmon). */
+  async kill9(): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null) return;
+    const exited = new Promise((r) => p.once("exit", r));
+    p.kill("SIGKILL");
+    await exited;
+  }
+
+  /** stop ends berthd gracefully. */
+  async stop(): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null) return;
+    const exited = new Promise((r) => p.once("exit", r));
+    p.kill("SIGTERM");
+    await exited;
+  }
+
+  /** docker runs the real docker CLI against this daemon. */
+  docker(args: string[], opts: { input?: string; timeoutMs?: number } = {}): RunResult {
+    return run("docker", args, {
+      ...opts,
+      env: { DOCKER_HOST: this.host, DOCKER_CONFIG: join(this.dir, "docker-config") },
+    });
+  }
+
+  /** berth runs the berth CLI against this daemon. */
+  berth(args: string[], opts: { input?: string; timeoutMs?: number } = {}): RunResult {
+    buildApps();
+    return run(process.execPath, [join(repo, "apps/cli/bin/berth.js"), ...args], {
+      ...opts,
+      env: { DOCKER_HOST: this.host, BERTH_NO_AUTOSTART: "1" },
+    });
+  }
+
+  /** importBusybox makes `busybox:latest` in this daemon through the real docker CLI's import. */
+  importBusybox(tag = "busybox:latest"): string {
+    const r = this.docker(["import", "--change", 'CMD ["sh"]', busyboxTar(), tag]);
+    if (r.code !== 0) throw new Error(`import failed: ${r.stderr}`);
+    return r.stdout.trim();
+  }
+
+  /** cleanup removes every container (force), stops berthd and deletes the temp dir. */
+  async cleanup(): Promise<void> {
+    if (this.proc && this.proc.exitCode === null) {
+      const ids = this.docker(["ps", "-aq"]).stdout.split("\n").filter(Boolean);
+      if (ids.length > 0) this.docker(["rm", "-f", ...ids]);
+      await this.stop();
+    }
+    spawnSync("umount", ["-R", this.dataRoot], { stdio: "ignore" });
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** run executes a command with extra environment and returns its exit code and output. */
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): RunResult {
+  const r = spawnSync(cmd, args, {
+    input: opts.input ?? "",
+    env: { ...process.env, ...opts.env },
+    timeout: opts.timeoutMs ?? 60_000,
+    encoding: "utf8",
+  });
+  return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+}
+
+/** mountsUnder lists mount points below a directory (for leak checks). */
+export function mountsUnder(dir: string): string[] {
+  return readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .map((l) => l.split(" ")[4] ?? "")
+    .filter((m) => m.startsWith(dir));
+}

@@ -1,0 +1,658 @@
+import { EventEmitter } from "node:events";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { Conflict, InvalidArgument, isKind, NotFound } from "@berth/errdefs";
+import { type AttachOptions, AttachSession } from "./AttachSession.ts";
+import type { ExitStatus, ImageBackend, RuntimeBackend } from "./backends.ts";
+import type { ContainerStore } from "./ContainerStore.ts";
+import { newContainerId, nowRFC3339Nano } from "./ids.ts";
+import { KeyedLock } from "./KeyedLock.ts";
+import { commandOf, mergeImageConfig } from "./merge.ts";
+import { isValidName, randomName } from "./names.ts";
+import { signalNumber } from "./signals.ts";
+import { type ContainerConfig, type ContainerRecord, type HostConfig, ZERO_TIME } from "./types.ts";
+
+/** Options to create a container: docker's create body, split as the Engine API splits it. */
+export interface CreateOptions {
+  name?: string;
+  config: ContainerConfig;
+  hostConfig?: HostConfig;
+}
+
+/** CreateReport is what docker answers to a create. */
+export interface CreateReport {
+  Id: string;
+  Warnings: string[];
+}
+
+/** Conditions `wait` understands, as docker's `condition` query. */
+export type WaitCondition = "not-running" | "next-exit" | "removed";
+
+/** WaitReport is docker's wait answer. */
+export interface WaitReport {
+  StatusCode: number;
+  Error: { Message: string } | null;
+}
+
+/** Builds the OCI spec for a container about to start; injected so the engine stays testable. */
+export type SpecFactory = (rec: ContainerRecord) => Promise<unknown>;
+
+/** Everything `Containers` needs, passed in by `Engine.open`. */
+export interface ContainersDeps {
+  store: ContainerStore;
+  images: ImageBackend;
+  runtime: RuntimeBackend;
+  /** Directory for runtime bundles (`<runRoot>/containers/<id>`). */
+  runRoot: string;
+  buildSpec: SpecFactory;
+  log?: (msg: string) => void;
+}
+
+const DEFAULT_STOP_TIMEOUT_S = 10;
+
+/**
+ * Containers is the container service: create, start, stop, kill, restart, wait, remove, attach,
+ * resize, and the state machine between them, with state on disk. The daemon's handlers and
+ * embedded callers use the same methods.
+ */
+export class Containers {
+  readonly #d: ContainersDeps;
+  readonly #lock = new KeyedLock();
+  readonly #events = new EventEmitter();
+  /** Attach sessions waiting for the container's next start, per container. */
+  readonly #pending = new Map<string, AttachSession[]>();
+  /** Exit watchers per running container, so each exit is handled once. */
+  readonly #watching = new Map<string, AbortController>();
+  /** `<id>\0<name>` of creates in flight, so two creates cannot take the same name. */
+  readonly #creating = new Set<string>();
+
+  constructor(deps: ContainersDeps) {
+    this.#d = deps;
+    this.#events.setMaxListeners(0);
+  }
+
+  #log(msg: string): void {
+    this.#d.log?.(msg);
+  }
+
+  /** list returns every record (the daemon filters and shapes them). */
+  all(): ContainerRecord[] {
+    return this.#d.store.all();
+  }
+
+  /**
+   * find resolves docker's container lookup order: full ID, then exact name (with or without the
+   * leading slash), then a unique ID prefix.
+   */
+  find(idOrName: string): ContainerRecord {
+    const store = this.#d.store;
+    const exact = store.get(idOrName);
+    if (exact) return exact;
+    const name = idOrName.startsWith("/") ? idOrName.slice(1) : idOrName;
+    const all = store.all();
+    const byName = all.find((c) => c.name === name);
+    if (byName) return byName;
+    if (/^[0-9a-f]+$/.test(idOrName)) {
+      const matches = all.filter((c) => c.id.startsWith(idOrName));
+      if (matches.length === 1) return matches[0]!;
+      if (matches.length > 1)
+        throw new InvalidArgument(`multiple IDs found with provided prefix: ${idOrName}`);
+    }
+    throw new NotFound(`No such container: ${idOrName}`);
+  }
+
+  /** create resolves the image, merges its config, reserves the name and prepares the root file system. */
+  async create(opts: CreateOptions): Promise<CreateReport> {
+    const userConfig = opts.config;
+    const hostConfig: HostConfig = { ...(opts.hostConfig ?? {}) };
+    if (!userConfig.Image)
+      throw new InvalidArgument("config.Image is required: the image to create the container from");
+    let name = opts.name;
+    if (name !== undefined && name !== "") {
+      if (!isValidName(name)) {
+        throw new InvalidArgument(
+          `Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,
+        );
+      }
+      name = name.replace(/^\//, "");
+    }
+    validateHostConfig(hostConfig);
+    const image = await this.#d.images.resolve(userConfig.Image);
+    const config = mergeImageConfig(userConfig, image);
+    const { path, args } = commandOf(config);
+
+    const id = newContainerId((x) => this.#d.store.get(x) !== undefined);
+    if (!config.Hostname) config.Hostname = id.slice(0, 12);
+    normaliseHostConfig(hostConfig);
+
+    // Reserve the name synchronously, before the first await that could let another create in.
+    const finalName = name && name !== "" ? name : this.#uniqueRandomName();
+    const holder =
+      this.#d.store.all().find((c) => c.name === finalName) ??
+      [...this.#creatingNames()].find((n) => n === finalName);
+    if (holder) {
+      const holderId = typeof holder === "string" ? "" : holder.id;
+      throw new Conflict(
+        `Conflict. The container name "/${finalName}" is already in use by container "${holderId}". You have to remove (or rename) that container to be able to reuse that name.`,
+      );
+    }
+    this.#creating.add(`${id}\0${finalName}`);
+    try {
+      const dir = this.#d.store.dirOf(id);
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      const rootfs = await this.#d.images.createContainerLayer(id, image.id);
+      const rec: ContainerRecord = {
+        id,
+        name: finalName,
+        created: nowRFC3339Nano(),
+        path,
+        args,
+        config,
+        hostConfig,
+        image: image.id,
+        state: {
+          status: "created",
+          pid: 0,
+          exitCode: 0,
+          error: "",
+          oomKilled: false,
+          startedAt: ZERO_TIME,
+          finishedAt: ZERO_TIME,
+        },
+        restartCount: 0,
+        logPath: join(dir, `${id}-json.log`),
+        hostnamePath: join(dir, "hostname"),
+        hostsPath: join(dir, "hosts"),
+        resolvConfPath: join(dir, "resolv.conf"),
+        rootfs,
+      };
+      await writeEtcFiles(rec);
+      await this.#d.store.save(rec);
+      this.#emit(id, "create");
+      return { Id: id, Warnings: [] };
+    } catch (err) {
+      await this.#d.images.removeContainerLayer(id).catch(() => {});
+      await rm(this.#d.store.dirOf(id), { recursive: true, force: true });
+      throw err;
+    } finally {
+      this.#creating.delete(`${id}\0${finalName}`);
+    }
+  }
+
+  *#creatingNames(): Iterable<string> {
+    for (const k of this.#creating) yield k.slice(k.indexOf("\0") + 1);
+  }
+
+  #uniqueRandomName(): string {
+    const taken = new Set([...this.#d.store.all().map((c) => c.name), ...this.#creatingNames()]);
+    for (let i = 0; i < 20; i++) {
+      const n = randomName(i > 5 ? i : 0);
+      if (!taken.has(n)) return n;
+    }
+    return `berth_${Date.now().toString(36)}`;
+  }
+
+  /**
+   * start runs a created or exited container: mount its root file system, have the runtime create
+   * it under conmon, connect waiting attach sessions, then let the process run. A start failure
+   * (e.g. the command does not exist) leaves the container exited with docker's 126/127 code.
+   */
+  async start(idOrName: string): Promise<{ notModified: boolean }> {
+    const id = this.find(idOrName).id;
+    return this.#lock.run(id, async () => {
+      const rec = this.find(id);
+      if (rec.state.status === "running" || rec.state.status === "paused") return { notModified: true };
+      if (rec.state.status === "removing")
+        throw new Conflict(`container ${id} is marked for removal and cannot be started`);
+      await this.#startLocked(rec);
+      return { notModified: false };
+    });
+  }
+
+  async #startLocked(rec: ContainerRecord): Promise<void> {
+    const { runtime, images } = this.#d;
+    const bundle = join(this.#d.runRoot, "containers", rec.id);
+    await rm(bundle, { recursive: true, force: true });
+    await mkdir(bundle, { recursive: true, mode: 0o700 });
+    await runtime.delete(rec.id, { force: true }).catch(() => {});
+    await runtime.cleanup(rec.id).catch(() => {});
+    await images.mountContainer(rec.id);
+    let created = false;
+    try {
+      const spec = await this.#d.buildSpec(rec);
+      const { pid, conmonPid } = await runtime.create(rec.id, {
+        bundle,
+        spec,
+        terminal: rec.config.Tty === true,
+        stdin: rec.config.OpenStdin === true,
+        logPath: rec.logPath,
+      });
+      created = true;
+      const sessions = this.#pending.get(rec.id) ?? [];
+      this.#pending.delete(rec.id);
+      await Promise.all(
+        sessions.map(async (s) => {
+          try {
+            s.connect(await runtime.attach(rec.id));
+          } catch (err) {
+            this.#log(`attach ${rec.id}: ${(err as Error).message}`);
+            s.endOutput();
+          }
+        }),
+      );
+      await runtime.start(rec.id);
+      rec.state = {
+        status: "running",
+        pid,
+        conmonPid,
+        exitCode: 0,
+        error: "",
+        oomKilled: false,
+        startedAt: nowRFC3339Nano(),
+        finishedAt: rec.state.finishedAt,
+      };
+      await this.#d.store.save(rec);
+      this.#emit(rec.id, "start");
+      this.#watch(rec.id);
+    } catch (err) {
+      const message = (err as Error).message;
+      const exitCode = /executable file not found|no such file or directory/.test(message)
+        ? 127
+        : /permission denied|is a directory|not a directory/.test(message)
+          ? 126
+          : 128;
+      if (created) await runtime.delete(rec.id, { force: true }).catch(() => {});
+      await runtime.cleanup(rec.id).catch(() => {});
+      await images.unmountContainer(rec.id).catch(() => {});
+      rec.state = {
+        ...rec.state,
+        status: rec.state.startedAt === ZERO_TIME ? "created" : "exited",
+        pid: 0,
+        exitCode,
+        error: message,
+      };
+      delete rec.state.conmonPid;
+      await this.#d.store.save(rec);
+      for (const s of this.#pending.get(rec.id) ?? []) s.endOutput();
+      this.#pending.delete(rec.id);
+      this.#events.emit(`exit:${rec.id}`, { StatusCode: exitCode, Error: { Message: message } });
+      if (rec.hostConfig.AutoRemove) void this.#autoRemove(rec.id);
+      if (isKind(err, "InvalidArgument") || exitCode !== 128)
+        throw new InvalidArgument(message, { cause: err });
+      throw err;
+    }
+  }
+
+  /** #watch handles the container's exit once, whenever it happens. */
+  #watch(id: string): void {
+    if (this.#watching.has(id)) return;
+    const ac = new AbortController();
+    this.#watching.set(id, ac);
+    this.#d.runtime.waitExit(id, ac.signal).then(
+      (status) => {
+        this.#watching.delete(id);
+        void this.#lock
+          .run(id, () => this.#onExit(id, status))
+          .catch((err) => this.#log(`exit ${id}: ${(err as Error).message}`));
+      },
+      (err) => {
+        this.#watching.delete(id);
+        if (!ac.signal.aborted) this.#log(`wait ${id}: ${(err as Error).message}`);
+      },
+    );
+  }
+
+  /** #onExit records an exit, releases the runtime and the mount, and runs --rm. Call under the lock. */
+  async #onExit(id: string, status: ExitStatus): Promise<void> {
+    const rec = this.#d.store.get(id);
+    if (!rec || rec.state.status !== "running") return;
+    await this.#d.runtime.delete(id, { force: true }).catch(() => {});
+    await this.#d.runtime.cleanup(id).catch(() => {});
+    await this.#d.images
+      .unmountContainer(id)
+      .catch((err) => this.#log(`unmount ${id}: ${(err as Error).message}`));
+    rec.state = {
+      status: "exited",
+      pid: 0,
+      exitCode: status.exitCode,
+      error: "",
+      oomKilled: status.oomKilled,
+      startedAt: rec.state.startedAt,
+      finishedAt: toRFC3339Nano(status.finishedAt),
+    };
+    await this.#d.store.save(rec);
+    this.#emit(id, "die");
+    this.#events.emit(`exit:${id}`, { StatusCode: status.exitCode, Error: null } satisfies WaitReport);
+    if (rec.hostConfig.AutoRemove) await this.#removeLocked(rec, true);
+  }
+
+  async #autoRemove(id: string): Promise<void> {
+    await this.#lock.run(id, async () => {
+      const rec = this.#d.store.get(id);
+      if (rec && rec.state.status !== "running") await this.#removeLocked(rec, true);
+    });
+  }
+
+  /**
+   * stop sends the stop signal (the container's StopSignal, else SIGTERM), waits `timeout` seconds
+   * (the container's StopTimeout, else 10; -1 waits forever), then SIGKILL, then waits for the exit.
+   */
+  async stop(
+    idOrName: string,
+    opts: { timeout?: number; signal?: string } = {},
+  ): Promise<{ notModified: boolean }> {
+    const rec = this.find(idOrName);
+    if (rec.state.status !== "running") return { notModified: true };
+    const signal = opts.signal ?? rec.config.StopSignal ?? "SIGTERM";
+    const timeout =
+      opts.timeout ??
+      (typeof rec.config.StopTimeout === "number" ? rec.config.StopTimeout : DEFAULT_STOP_TIMEOUT_S);
+    const exited = this.#nextExit(rec.id);
+    await this.#d.runtime.kill(rec.id, signalNumber(signal)).catch(() => {});
+    if (timeout < 0) {
+      await exited;
+      return { notModified: false };
+    }
+    const timer = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), timeout * 1000).unref());
+    if ((await Promise.race([exited, timer])) === "timeout") {
+      await this.#d.runtime.kill(rec.id, "SIGKILL", true).catch(() => {});
+      await exited;
+    }
+    return { notModified: false };
+  }
+
+  /** #nextExit resolves when the container's current run has been recorded as ended. */
+  #nextExit(id: string): Promise<WaitReport> {
+    return new Promise((resolve) => {
+      const rec = this.#d.store.get(id);
+      if (!rec || rec.state.status !== "running") {
+        resolve({ StatusCode: rec?.state.exitCode ?? 0, Error: null });
+        return;
+      }
+      this.#events.once(`exit:${id}`, resolve);
+    });
+  }
+
+  /** kill sends a signal (name or number, default SIGKILL) to a running container. */
+  async kill(idOrName: string, signal = "SIGKILL"): Promise<void> {
+    const rec = this.find(idOrName);
+    const sig = signalNumber(signal);
+    if (rec.state.status !== "running") {
+      throw new Conflict(`Cannot kill container: ${idOrName}: Container ${rec.id} is not running`);
+    }
+    await this.#d.runtime.kill(rec.id, sig, sig === 9);
+  }
+
+  /** restart stops (if running) and starts again. */
+  async restart(idOrName: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
+    const rec = this.find(idOrName);
+    await this.stop(rec.id, opts);
+    await this.start(rec.id);
+  }
+
+  /**
+   * wait resolves docker's wait conditions: `not-running` (now if not running), `next-exit`,
+   * `removed`. The returned promise is created synchronously, so a wait issued before start sees the
+   * exit of that start.
+   */
+  wait(idOrName: string, condition: WaitCondition = "not-running"): Promise<WaitReport> {
+    const rec = this.find(idOrName);
+    const id = rec.id;
+    if (condition === "removed") {
+      return new Promise((resolve) => {
+        let last: WaitReport = { StatusCode: rec.state.exitCode, Error: null };
+        const onExit = (r: WaitReport) => {
+          last = r;
+        };
+        this.#events.on(`exit:${id}`, onExit);
+        this.#events.once(`removed:${id}`, () => {
+          this.#events.off(`exit:${id}`, onExit);
+          resolve(last);
+        });
+      });
+    }
+    if (condition === "not-running" && rec.state.status !== "running") {
+      return Promise.resolve({ StatusCode: rec.state.exitCode, Error: null });
+    }
+    return new Promise((resolve) => this.#events.once(`exit:${id}`, resolve));
+  }
+
+  /** remove deletes a container; a running one needs `force` (then it is killed first). */
+  async remove(idOrName: string, opts: { force?: boolean } = {}): Promise<void> {
+    const rec = this.find(idOrName);
+    if (rec.state.status === "running" || rec.state.status === "paused") {
+      if (!opts.force) {
+        throw new Conflict(
+          `You cannot remove a running container ${rec.id}. Stop the container before attempting removal or force remove`,
+        );
+      }
+      const exited = this.#nextExit(rec.id);
+      await this.#d.runtime.kill(rec.id, "SIGKILL", true).catch(() => {});
+      await exited;
+    }
+    await this.#lock.run(rec.id, async () => {
+      const cur = this.#d.store.get(rec.id);
+      if (!cur) return;
+      if (cur.state.status === "running") {
+        throw new Conflict(
+          `You cannot remove a running container ${rec.id}. Stop the container before attempting removal or force remove`,
+        );
+      }
+      await this.#removeLocked(cur, false);
+    });
+  }
+
+  async #removeLocked(rec: ContainerRecord, auto: boolean): Promise<void> {
+    if (!this.#d.store.get(rec.id)) return;
+    this.#watching.get(rec.id)?.abort();
+    this.#watching.delete(rec.id);
+    await this.#d.runtime.delete(rec.id, { force: true }).catch(() => {});
+    await this.#d.runtime.cleanup(rec.id).catch(() => {});
+    await this.#d.images.unmountContainer(rec.id).catch(() => {});
+    await this.#d.images.removeContainerLayer(rec.id);
+    await rm(join(this.#d.runRoot, "containers", rec.id), { recursive: true, force: true });
+    await this.#d.store.delete(rec.id);
+    for (const s of this.#pending.get(rec.id) ?? []) s.endOutput();
+    this.#pending.delete(rec.id);
+    void auto;
+    this.#emit(rec.id, "destroy");
+    this.#events.emit(`removed:${rec.id}`);
+  }
+
+  /**
+   * attach opens a session on the container's stdio. Before the container runs, the session waits
+   * for the next start; on a running container it connects at once.
+   */
+  async attach(idOrName: string, opts: AttachOptions): Promise<AttachSession> {
+    const rec = this.find(idOrName);
+    const session = new AttachSession(opts, rec.config.StdinOnce === true);
+    if (rec.state.status === "running") {
+      session.connect(await this.#d.runtime.attach(rec.id));
+    } else if (opts.stream === false) {
+      session.endOutput();
+    } else {
+      const list = this.#pending.get(rec.id) ?? [];
+      list.push(session);
+      this.#pending.set(rec.id, list);
+      const forget = () => {
+        const l = this.#pending.get(rec.id);
+        if (l)
+          this.#pending.set(
+            rec.id,
+            l.filter((s) => s !== session),
+          );
+      };
+      session.stdout.once("close", forget);
+    }
+    return session;
+  }
+
+  /** resize changes the terminal size of a TTY container. */
+  async resize(idOrName: string, size: { height: number; width: number }): Promise<void> {
+    const rec = this.find(idOrName);
+    if (rec.state.status !== "running") {
+      throw new Conflict(`Container ${rec.id} is not running`);
+    }
+    if (!rec.config.Tty) return;
+    await this.#d.runtime.resize(rec.id, size);
+  }
+
+  /**
+   * restore runs once at daemon start: containers recorded as running are adopted if their conmon
+   * is alive, or get the exit code conmon recorded while the daemon was down.
+   */
+  async restore(): Promise<void> {
+    for (const rec of this.#d.store.all()) {
+      if (rec.state.status !== "running" && rec.state.status !== "paused") continue;
+      const status = await this.#d.runtime.exitStatus(rec.id);
+      if (status) {
+        await this.#lock.run(rec.id, () => this.#onExit(rec.id, status));
+        continue;
+      }
+      if (await this.#d.runtime.isConmonAlive(rec.id)) {
+        this.#watch(rec.id);
+        continue;
+      }
+      // Neither alive nor an exit record: the monitor died with the machine or was killed.
+      await this.#lock.run(rec.id, () =>
+        this.#onExit(rec.id, { exitCode: 255, oomKilled: false, finishedAt: new Date() }),
+      );
+    }
+    // Records that never started and were left by --rm runs cut short stay as docker keeps them.
+  }
+
+  /** readLogPath gives the engine's log file for `logs`. */
+  logPath(idOrName: string): { path: string; tty: boolean; running: () => boolean; id: string } {
+    const rec = this.find(idOrName);
+    return {
+      path: rec.logPath,
+      tty: rec.config.Tty === true,
+      id: rec.id,
+      running: () => this.#d.store.get(rec.id)?.state.status === "running",
+    };
+  }
+
+  /** onceExit resolves when the container next exits or is removed (used by `logs -f`). */
+  onceStopped(id: string): Promise<void> {
+    const rec = this.#d.store.get(id);
+    if (!rec || rec.state.status !== "running") return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.#events.off(`exit:${id}`, done);
+        this.#events.off(`removed:${id}`, done);
+        resolve();
+      };
+      this.#events.once(`exit:${id}`, done);
+      this.#events.once(`removed:${id}`, done);
+    });
+  }
+
+  /** subscribe to lifecycle events (`create`, `start`, `die`, `destroy`) of all containers. */
+  onEvent(fn: (ev: { id: string; action: string; time: number }) => void): () => void {
+    this.#events.on("event", fn);
+    return () => this.#events.off("event", fn);
+  }
+
+  #emit(id: string, action: string): void {
+    this.#events.emit("event", { id, action, time: Date.now() });
+  }
+
+  /** shutdown stops watching exits (the containers keep running under conmon). */
+  shutdown(): void {
+    for (const ac of this.#watching.values()) ac.abort();
+    this.#watching.clear();
+  }
+
+  /** imageInUse tells which container (if any) uses an image, and whether it runs. */
+  imageUsers(imageId: string): ContainerRecord[] {
+    return this.#d.store.all().filter((c) => c.image === imageId);
+  }
+}
+
+function toRFC3339Nano(d: Date): string {
+  return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000000Z");
+}
+
+function validateHostConfig(hc: HostConfig): void {
+  if (hc.Memory !== undefined && hc.Memory !== 0 && hc.Memory < 6 * 1024 * 1024) {
+    throw new InvalidArgument("Minimum memory limit allowed is 6MB");
+  }
+  if (hc.NanoCpus !== undefined && hc.NanoCpus < 0) {
+    throw new InvalidArgument(
+      `Range of CPUs is from 0.01 to ${navigatorCpus()}.00, as there are only ${navigatorCpus()} CPUs available`,
+    );
+  }
+  if (hc.NanoCpus && hc.NanoCpus > navigatorCpus() * 1e9) {
+    throw new InvalidArgument(
+      `Range of CPUs is from 0.01 to ${navigatorCpus()}.00, as there are only ${navigatorCpus()} CPUs available`,
+    );
+  }
+  if (hc.NanoCpus && (hc.CpuQuota || hc.CpuPeriod)) {
+    throw new InvalidArgument("Conflicting options: Nano CPUs and CPU Period cannot both be set");
+  }
+  const rp = hc.RestartPolicy?.Name ?? "";
+  if (!["", "no", "always", "unless-stopped", "on-failure"].includes(rp)) {
+    throw new InvalidArgument(`invalid restart policy '${rp}'`);
+  }
+  if (rp && rp !== "no" && hc.AutoRemove) {
+    throw new InvalidArgument("can't create 'AutoRemove' container with restart policy");
+  }
+  const nm = hc.NetworkMode ?? "default";
+  if (!["", "default", "bridge", "none", "host"].includes(nm)) {
+    throw new NotFound(`network ${nm} not found`);
+  }
+}
+
+/** The CPU count docker compares `--cpus` against. */
+function navigatorCpus(): number {
+  return Math.max(1, availableParallelism());
+}
+
+/** normaliseHostConfig fills the defaults docker shows in inspect. */
+function normaliseHostConfig(hc: HostConfig): void {
+  hc.NetworkMode = !hc.NetworkMode || hc.NetworkMode === "default" ? "default" : hc.NetworkMode;
+  hc.RestartPolicy = {
+    Name: hc.RestartPolicy?.Name || "no",
+    MaximumRetryCount: hc.RestartPolicy?.MaximumRetryCount ?? 0,
+  };
+  hc.LogConfig = { Type: "k8s-file", Config: hc.LogConfig?.Config ?? {} };
+  hc.ShmSize = hc.ShmSize && hc.ShmSize > 0 ? hc.ShmSize : 64 * 1024 * 1024;
+  hc.Runtime = hc.Runtime || "runc";
+  if (hc.MemorySwap === undefined || hc.MemorySwap === 0) {
+    if (hc.Memory && hc.Memory > 0) hc.MemorySwap = hc.Memory * 2;
+  }
+  if (hc.PidsLimit === 0) hc.PidsLimit = null;
+}
+
+/** writeEtcFiles writes the container's /etc/hostname, /etc/hosts and /etc/resolv.conf. */
+async function writeEtcFiles(rec: ContainerRecord): Promise<void> {
+  const hostname = rec.config.Hostname ?? rec.id.slice(0, 12);
+  await writeFile(rec.hostnamePath, `${hostname}\n`);
+  const hosts = [
+    "127.0.0.1\tlocalhost",
+    "::1\tlocalhost ip6-localhost ip6-loopback",
+    "fe00::0\tip6-localnet",
+    "ff00::0\tip6-mcastprefix",
+    "ff02::1\tip6-allnodes",
+    "ff02::2\tip6-allrouters",
+  ];
+  if (rec.hostConfig.NetworkMode !== "host") hosts.push(`127.0.1.1\t${hostname}`);
+  await writeFile(rec.hostsPath, `${hosts.join("\n")}\n`);
+  await writeFile(rec.resolvConfPath, await containerResolvConf());
+}
+
+/**
+ * containerResolvConf copies the host's resolv.conf as docker does, dropping loopback name servers
+ * (unreachable from the container's own network namespace).
+ */
+async function containerResolvConf(): Promise<string> {
+  let host = "";
+  try {
+    host = await readFile("/etc/resolv.conf", "utf8");
+  } catch {
+    return "";
+  }
+  const lines = host.split("\n").filter((l) => !/^\s*nameserver\s+(127\.|::1\b)/.test(l));
+  return `${lines.join("\n").trimEnd()}\n`;
+}

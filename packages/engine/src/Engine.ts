@@ -1,0 +1,458 @@
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { availableParallelism, hostname, release, totalmem } from "node:os";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
+import { promisify } from "node:util";
+import { API_VERSION, MIN_API_VERSION } from "@berth/api";
+import { InvalidArgument } from "@berth/errdefs";
+import { ContentStore, chainIds, ImageStore, SnapshotStore } from "@berth/image";
+import { formatReference, Reference } from "@berth/oci";
+import { Runtime, readLogs } from "@berth/runtime";
+import type { ImageBackend, RuntimeBackend } from "./backends.ts";
+import { ContainerStore } from "./ContainerStore.ts";
+import { Containers } from "./Containers.ts";
+import { parseChanges } from "./changes.ts";
+import { containerSpec } from "./containerSpec.ts";
+import type { Filters } from "./filters.ts";
+import { matchLabels } from "./filters.ts";
+import { ensureDir } from "./fsutil.ts";
+import { imageHistory, imageInspect, imageSummary } from "./imageViews.ts";
+import { listContainers } from "./listContainers.ts";
+import { containerInspect, containerSummary } from "./views.ts";
+
+/** Where an engine keeps its state, and which binaries it drives. */
+export interface EngineOptions {
+  /** Persistent state (images, containers, logs); e.g. `/var/lib/berth`. */
+  root: string;
+  /** Runtime state (bundles, runc state, conmon sockets); e.g. `/run/berth`. */
+  runRoot: string;
+  runc?: string;
+  conmon?: string;
+  log?: (msg: string) => void;
+}
+
+/** One line of container output, as `logs` yields it. */
+export interface LogEntry {
+  stream: "stdout" | "stderr";
+  /** RFC3339Nano. */
+  time: string;
+  data: Buffer;
+}
+
+/** Options of `logs`, as docker's query (since/until accept unix seconds with fractions). */
+export interface LogsOptions {
+  follow?: boolean;
+  since?: string;
+  until?: string;
+  tail?: string;
+  signal?: AbortSignal;
+}
+
+export const ENGINE_VERSION = "0.1.0";
+
+const pexecFile = promisify(execFile);
+
+/**
+ * Engine is Berth's service layer: it composes the image store, the snapshotter and the runtime
+ * into containers and images with docker's semantics. The daemon's HTTP handlers call it, and so
+ * can any Node program (as root) without a daemon.
+ */
+export class Engine {
+  readonly containers: Containers;
+  readonly images: ImageStore;
+  readonly snapshots: SnapshotStore;
+  readonly runtime: Runtime;
+  readonly root: string;
+  readonly runRoot: string;
+  readonly #log: (msg: string) => void;
+
+  private constructor(
+    opts: EngineOptions,
+    parts: { images: ImageStore; snapshots: SnapshotStore; runtime: Runtime; containers: Containers },
+  ) {
+    this.root = opts.root;
+    this.runRoot = opts.runRoot;
+    this.images = parts.images;
+    this.snapshots = parts.snapshots;
+    this.runtime = parts.runtime;
+    this.containers = parts.containers;
+    this.#log = opts.log ?? (() => {});
+  }
+
+  /**
+   * open loads state from disk, adopts containers that kept running while no engine was up, and
+   * records the exit codes of those that ended meanwhile.
+   */
+  static async open(opts: EngineOptions): Promise<Engine> {
+    await ensureDir(opts.root);
+    await ensureDir(opts.runRoot, 0o711);
+    const log = opts.log ?? (() => {});
+    const content = await ContentStore.open(join(opts.root, "content"));
+    const images = await ImageStore.open({ root: opts.root, content });
+    const snapshots = await SnapshotStore.open({ root: opts.root, content });
+    const runtime = new Runtime({
+      stateRoot: join(opts.runRoot, "runtime"),
+      ...(opts.runc ? { runc: opts.runc } : {}),
+      ...(opts.conmon ? { conmon: opts.conmon } : {}),
+      logger: { warn: (m) => log(`warning: ${m}`) },
+    });
+    const store = await ContainerStore.open(opts.root);
+    const imageBackend: ImageBackend = {
+      resolve: async (name) => {
+        const img = images.resolve(name);
+        return { id: img.id, config: img.config as never };
+      },
+      createContainerLayer: async (id, imageId) => {
+        const layer = await snapshots.createContainerLayer(id, images.resolve(imageId));
+        return {
+          lowerdirs: layer.lowerdirs,
+          upperdir: layer.upperdir,
+          workdir: layer.workdir,
+          merged: layer.rootfs,
+        };
+      },
+      mountContainer: async (id) => {
+        await snapshots.mountContainer(id);
+      },
+      unmountContainer: (id) => snapshots.unmountContainer(id),
+      removeContainerLayer: (id) => snapshots.removeContainerLayer(id),
+    };
+    const runtimeBackend: RuntimeBackend = {
+      create: (id, o) =>
+        runtime.create(id, {
+          bundle: o.bundle,
+          spec: o.spec as never,
+          terminal: o.terminal,
+          stdin: o.stdin,
+          logPath: o.logPath,
+        }),
+      attach: (id) => runtime.attach(id),
+      start: (id) => runtime.start(id),
+      kill: (id, sig, all) => runtime.kill(id, sig, all),
+      delete: (id, o) => runtime.delete(id, o),
+      resize: (id, size) => runtime.resize(id, size),
+      exitStatus: (id) => runtime.exitStatus(id),
+      waitExit: (id, signal) => runtime.waitExit(id, signal),
+      isConmonAlive: (id) => runtime.isConmonAlive(id),
+      cleanup: (id) => runtime.cleanup(id),
+    };
+    const containers = new Containers({
+      store,
+      images: imageBackend,
+      runtime: runtimeBackend,
+      runRoot: opts.runRoot,
+      buildSpec: containerSpec,
+      log,
+    });
+    const engine = new Engine(opts, { images, snapshots, runtime, containers });
+    void runtime.checkRunc().catch((err: unknown) => log(`runc: ${(err as Error).message}`));
+    await containers.restore();
+    return engine;
+  }
+
+  /** close stops watching containers; they keep running under conmon. */
+  close(): void {
+    this.containers.shutdown();
+  }
+
+  // ---- containers (docker shapes) ----
+
+  /** listContainers is docker's `GET /containers/json`. */
+  listContainers(
+    opts: { all?: boolean; limit?: number; filters?: Filters } = {},
+  ): Array<Record<string, unknown>> {
+    const recs = listContainers(this.containers.all(), {
+      ...opts,
+      resolveImage: (ref) => {
+        try {
+          return this.images.resolve(ref).id;
+        } catch {
+          return undefined;
+        }
+      },
+    });
+    return recs.map(containerSummary);
+  }
+
+  /** inspectContainer is docker's `GET /containers/{id}/json`. */
+  inspectContainer(idOrName: string): Record<string, unknown> {
+    return containerInspect(this.containers.find(idOrName));
+  }
+
+  /**
+   * logs reads a container's log: `since`/`until` are unix seconds (fractions allowed), `tail` a
+   * count or `all`; with `follow` it streams until the container stops or `signal` aborts.
+   */
+  logs(idOrName: string, opts: LogsOptions = {}): { tty: boolean; entries: AsyncIterable<LogEntry> } {
+    const info = this.containers.logPath(idOrName);
+    const tail =
+      opts.tail === undefined || opts.tail === "" || opts.tail === "all" ? undefined : Number(opts.tail);
+    if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) {
+      if (!Number.isNaN(tail) && tail < 0) {
+        // docker treats a negative tail as "all"
+      } else throw new InvalidArgument(`invalid value for "tail": ${JSON.stringify(opts.tail)}`);
+    }
+    const since = parseUnixTime(opts.since, "since");
+    const until = parseUnixTime(opts.until, "until");
+    const stop = opts.follow ? this.containers.onceStopped(info.id) : undefined;
+    const entries = readLogs(info.path, {
+      follow: opts.follow === true,
+      ...(since !== undefined && since > 0n ? { since } : {}),
+      ...(until !== undefined && until > 0n ? { until } : {}),
+      ...(tail !== undefined && tail >= 0 ? { tail } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(stop ? { stop } : {}),
+    });
+    return { tty: info.tty, entries };
+  }
+
+  // ---- images (docker shapes) ----
+
+  /** listImages is docker's `GET /images/json`. */
+  async listImages(
+    opts: { all?: boolean; digests?: boolean; filters?: Filters } = {},
+  ): Promise<Array<Record<string, unknown>>> {
+    const f = opts.filters ?? {};
+    for (const k of Object.keys(f)) {
+      if (!["dangling", "label", "reference", "before", "since", "until"].includes(k))
+        throw new InvalidArgument(`invalid filter '${k}'`);
+    }
+    let list = this.images.list();
+    if (f.dangling?.[0] !== undefined) {
+      const want = f.dangling[0] === "true" || f.dangling[0] === "1";
+      list = list.filter((i) => (i.repoTags.length === 0) === want);
+    }
+    if (f.label)
+      list = list.filter((i) =>
+        matchLabels(f.label, (i.config.config?.Labels as Record<string, string>) ?? null),
+      );
+    if (f.reference) {
+      list = list.filter((i) =>
+        i.repoTags.some((t) =>
+          f.reference!.some((p) => {
+            try {
+              return Reference.familiarMatch(p, Reference.parseNormalizedNamed(t));
+            } catch {
+              return false;
+            }
+          }),
+        ),
+      );
+    }
+    for (const key of ["before", "since"] as const) {
+      const ref = f[key]?.[0];
+      if (ref === undefined) continue;
+      const pivot = this.images.resolve(ref);
+      list = list.filter((i) => (key === "before" ? i.created < pivot.created : i.created > pivot.created));
+    }
+    return list
+      .sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0))
+      .map((i) => imageSummary(i, -1));
+  }
+
+  /** inspectImage is docker's `GET /images/{name}/json`. */
+  async inspectImage(name: string): Promise<Record<string, unknown>> {
+    const img = this.images.resolve(name);
+    let lowerdirs: string[] = [];
+    try {
+      lowerdirs = await this.snapshots.prepareImage(img);
+    } catch {
+      lowerdirs = [];
+    }
+    return imageInspect(img, { lowerdirs });
+  }
+
+  /** imageHistory is docker's `GET /images/{name}/history`. */
+  async imageHistory(name: string): Promise<Array<Record<string, unknown>>> {
+    const img = this.images.resolve(name);
+    return imageHistory({ ...img, layers: img.layers.map((l) => ({ size: l.size })) });
+  }
+
+  /** tagImage is docker's `POST /images/{name}/tag`. */
+  async tagImage(source: string, repo: string, tag: string): Promise<void> {
+    const target = Reference.parseTagTarget(tag ? `${repo}:${tag}` : repo);
+    await this.images.tag(source, formatReference(target));
+  }
+
+  /** removeImage is docker's `DELETE /images/{name}`: refused while a container uses it, unless forced. */
+  async removeImage(
+    name: string,
+    opts: { force?: boolean; noPrune?: boolean } = {},
+  ): Promise<Array<{ Untagged: string } | { Deleted: string }>> {
+    const report = await this.images.remove(name, {
+      force: opts.force === true,
+      noPrune: opts.noPrune === true,
+      isInUse: (imageId) => {
+        const users = this.containers.imageUsers(imageId);
+        const running = users.find((c) => c.state.status === "running" || c.state.status === "paused");
+        if (running) return { id: running.id, running: true };
+        return users[0]?.id;
+      },
+    });
+    await this.#collectSnapshots();
+    return report;
+  }
+
+  /** #collectSnapshots removes unpacked layers no image and no container needs any more. */
+  async #collectSnapshots(): Promise<void> {
+    try {
+      const inUse = await this.snapshots.lowerdirsInUse();
+      const needed = new Set<string>();
+      for (const img of this.images.list())
+        for (const c of chainIds(img.layers.map((l) => l.diffId))) needed.add(c);
+      for (const s of this.snapshots.list()) {
+        if (!needed.has(s.chainId) && !inUse.has(s.path)) await this.snapshots.removeSnapshot(s.chainId);
+      }
+    } catch (err) {
+      this.#log(`snapshot gc: ${(err as Error).message}`);
+    }
+  }
+
+  /** importImage is docker's `POST /images/create?fromSrc=-`: one layer from a root file system tar. */
+  async importImage(
+    input: Readable,
+    opts: { ref?: string; message?: string; changes?: string[] } = {},
+  ): Promise<string> {
+    const changes = parseChanges(opts.changes ?? []);
+    const ref = opts.ref ? formatReference(Reference.parseTagTarget(opts.ref)) : undefined;
+    const img = await this.images.importRootfs(input, {
+      ...(ref ? { ref } : {}),
+      ...(opts.message ? { message: opts.message } : {}),
+      changes: changes as never,
+    });
+    return img.id;
+  }
+
+  // ---- system ----
+
+  /** version is docker's `GET /version`. */
+  async version(): Promise<Record<string, unknown>> {
+    const runc = await pexecFile("runc", ["--version"]).then(
+      (r) => /runc version (\S+)/.exec(r.stdout)?.[1] ?? "",
+      () => "",
+    );
+    const conmon = await pexecFile("conmon", ["--version"]).then(
+      (r) => /conmon version (\S+)/.exec(r.stdout)?.[1] ?? "",
+      () => "",
+    );
+    const details = {
+      ApiVersion: API_VERSION,
+      Arch: "amd64",
+      BuildTime: "",
+      Experimental: "false",
+      GitCommit: "",
+      GoVersion: `node${process.versions.node}`,
+      KernelVersion: release(),
+      MinAPIVersion: MIN_API_VERSION,
+      Os: "linux",
+    };
+    return {
+      Platform: { Name: "Berth Engine" },
+      Components: [
+        { Name: "Engine", Version: ENGINE_VERSION, Details: details },
+        { Name: "runc", Version: runc, Details: { GitCommit: "" } },
+        { Name: "conmon", Version: conmon, Details: { GitCommit: "" } },
+      ],
+      Version: ENGINE_VERSION,
+      ApiVersion: API_VERSION,
+      MinAPIVersion: MIN_API_VERSION,
+      GitCommit: "",
+      GoVersion: details.GoVersion,
+      Os: "linux",
+      Arch: process.arch === "x64" ? "amd64" : process.arch,
+      KernelVersion: release(),
+      BuildTime: "",
+    };
+  }
+
+  /** info is docker's `GET /info`. */
+  async info(): Promise<Record<string, unknown>> {
+    const all = this.containers.all();
+    const running = all.filter((c) => c.state.status === "running").length;
+    const paused = all.filter((c) => c.state.status === "paused").length;
+    return {
+      ID: "",
+      Containers: all.length,
+      ContainersRunning: running,
+      ContainersPaused: paused,
+      ContainersStopped: all.length - running - paused,
+      Images: this.images.list().length,
+      Driver: "overlay",
+      DriverStatus: [
+        ["Backing Filesystem", "extfs"],
+        ["Supports d_type", "true"],
+      ],
+      Plugins: { Volume: [], Network: ["host", "null"], Authorization: null, Log: ["k8s-file"] },
+      MemoryLimit: true,
+      SwapLimit: true,
+      CpuCfsPeriod: true,
+      CpuCfsQuota: true,
+      CPUShares: true,
+      CPUSet: true,
+      PidsLimit: true,
+      IPv4Forwarding: true,
+      Debug: false,
+      NFd: 0,
+      OomKillDisable: true,
+      NGoroutines: 0,
+      SystemTime: new Date().toISOString(),
+      LoggingDriver: "k8s-file",
+      CgroupDriver: "cgroupfs",
+      CgroupVersion: "1",
+      NEventsListener: 0,
+      KernelVersion: release(),
+      OperatingSystem: osPrettyName(),
+      OSVersion: "",
+      OSType: "linux",
+      Architecture: process.arch === "x64" ? "x86_64" : process.arch,
+      IndexServerAddress: "https://index.docker.io/v1/",
+      RegistryConfig: { InsecureRegistryCIDRs: ["127.0.0.0/8"], IndexConfigs: {}, Mirrors: [] },
+      NCPU: availableParallelism(),
+      MemTotal: totalmem(),
+      DockerRootDir: this.root,
+      HttpProxy: "",
+      HttpsProxy: "",
+      NoProxy: "",
+      Name: hostname(),
+      Labels: [],
+      ExperimentalBuild: false,
+      ServerVersion: ENGINE_VERSION,
+      Runtimes: { runc: { path: "runc" } },
+      DefaultRuntime: "runc",
+      Swarm: {
+        NodeID: "",
+        NodeAddr: "",
+        LocalNodeState: "inactive",
+        ControlAvailable: false,
+        Error: "",
+        RemoteManagers: null,
+      },
+      LiveRestoreEnabled: true,
+      Isolation: "",
+      InitBinary: "",
+      ContainerdCommit: { ID: "", Expected: "" },
+      RuncCommit: { ID: "", Expected: "" },
+      InitCommit: { ID: "", Expected: "" },
+      SecurityOptions: ["name=seccomp,profile=builtin"],
+      Warnings: null,
+    };
+  }
+}
+
+function osPrettyName(): string {
+  try {
+    return /^PRETTY_NAME="?([^"\n]*)"?/m.exec(readFileSync("/etc/os-release", "utf8"))?.[1] ?? "linux";
+  } catch {
+    return "linux";
+  }
+}
+
+/** parseUnixTime reads docker's `since`/`until` query values (`1700000000.123456789`) as nanoseconds. */
+function parseUnixTime(v: string | undefined, what: string): bigint | undefined {
+  if (v === undefined || v === "") return undefined;
+  const m = /^(\d+)(?:\.(\d{1,9}))?$/.exec(v);
+  if (!m)
+    throw new InvalidArgument(`invalid value for "${what}": ${JSON.stringify(v)} is not a unix timestamp`);
+  return BigInt(m[1]!) * 1_000_000_000n + BigInt((m[2] ?? "").padEnd(9, "0") || "0");
+}

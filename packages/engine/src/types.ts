@@ -1,0 +1,110 @@
+/**
+ * The container record the engine keeps on disk (`containers/<id>/container.json`) and the docker
+ * shapes it is built from. `config` and `hostConfig` are stored as docker's `Config` and
+ * `HostConfig` objects after the engine merged the image's defaults into them, so inspect shows
+ * exactly what docker shows.
+ */
+
+/** Docker's container `Config` (the fields the engine reads; others are kept verbatim). */
+export interface ContainerConfig {
+  Hostname?: string;
+  Domainname?: string;
+  User?: string;
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
+  ExposedPorts?: Record<string, object> | null;
+  Tty?: boolean;
+  OpenStdin?: boolean;
+  StdinOnce?: boolean;
+  Env?: string[] | null;
+  Cmd?: string[] | null;
+  Healthcheck?: unknown;
+  ArgsEscaped?: boolean | null;
+  Image?: string;
+  Volumes?: Record<string, object> | null;
+  WorkingDir?: string;
+  Entrypoint?: string[] | null;
+  NetworkDisabled?: boolean;
+  OnBuild?: string[] | null;
+  Labels?: Record<string, string> | null;
+  StopSignal?: string;
+  StopTimeout?: number | null;
+  Shell?: string[] | null;
+  [key: string]: unknown;
+}
+
+/** Docker's `HostConfig` (the fields the engine reads; others are kept verbatim). */
+export interface HostConfig {
+  AutoRemove?: boolean;
+  Privileged?: boolean;
+  ReadonlyRootfs?: boolean;
+  CapAdd?: string[] | null;
+  CapDrop?: string[] | null;
+  Memory?: number;
+  MemorySwap?: number;
+  MemoryReservation?: number;
+  NanoCpus?: number;
+  CpuShares?: number;
+  CpuQuota?: number;
+  CpuPeriod?: number;
+  PidsLimit?: number | null;
+  NetworkMode?: string;
+  RestartPolicy?: { Name?: string; MaximumRetryCount?: number };
+  LogConfig?: { Type?: string; Config?: Record<string, string> };
+  ShmSize?: number;
+  Runtime?: string;
+  ConsoleSize?: [number, number] | number[] | null;
+  OomScoreAdj?: number;
+  SecurityOpt?: string[] | null;
+  Sysctls?: Record<string, string> | null;
+  Init?: boolean | null;
+  [key: string]: unknown;
+}
+
+/** Docker's status words. */
+export type ContainerStatus =
+  | "created"
+  | "running"
+  | "paused"
+  | "restarting"
+  | "removing"
+  | "exited"
+  | "dead";
+
+/** ContainerState is the mutable part of a record, shown as `State` by inspect. */
+export interface ContainerState {
+  status: ContainerStatus;
+  pid: number;
+  exitCode: number;
+  error: string;
+  oomKilled: boolean;
+  startedAt: string;
+  finishedAt: string;
+  /** conmon's PID while the container runs, so a restarted daemon can tell whether it is alive. */
+  conmonPid?: number;
+}
+
+/** ContainerRecord is everything the engine persists about one container. */
+export interface ContainerRecord {
+  id: string;
+  /** Name without the leading slash. */
+  name: string;
+  created: string;
+  path: string;
+  args: string[];
+  config: ContainerConfig;
+  hostConfig: HostConfig;
+  /** The image ID (`sha256:...`). */
+  image: string;
+  state: ContainerState;
+  restartCount: number;
+  logPath: string;
+  hostnamePath: string;
+  hostsPath: string;
+  resolvConfPath: string;
+  rootfs: { lowerdirs: string[]; upperdir: string; workdir: string; merged: string };
+}
+
+/** ZERO_TIME is Go's zero time as docker prints it for "never". */
+export const ZERO_TIME = "0001-01-01T00:00:00Z";

@@ -1,0 +1,257 @@
+import type { ContainerRecord } from "./types.ts";
+import { ZERO_TIME } from "./types.ts";
+
+/** Docker's masked and read-only paths, shown by inspect for unprivileged containers. */
+const MASKED_PATHS = [
+  "/proc/asound",
+  "/proc/acpi",
+  "/proc/interrupts",
+  "/proc/kcore",
+  "/proc/keys",
+  "/proc/latency_stats",
+  "/proc/timer_list",
+  "/proc/timer_stats",
+  "/proc/sched_debug",
+  "/proc/scsi",
+  "/sys/firmware",
+  "/sys/devices/virtual/powercap",
+];
+const READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
+/** containerInspect renders a record as docker's `GET /containers/{id}/json` answer. */
+export function containerInspect(
+  rec: ContainerRecord,
+  opts: { driver?: string } = {},
+): Record<string, unknown> {
+  const st = rec.state;
+  const privileged = rec.hostConfig.Privileged === true;
+  return {
+    Id: rec.id,
+    Created: rec.created,
+    Path: rec.path,
+    Args: rec.args,
+    State: {
+      Status: st.status,
+      Running: st.status === "running" || st.status === "paused",
+      Paused: st.status === "paused",
+      Restarting: st.status === "restarting",
+      OOMKilled: st.oomKilled,
+      Dead: st.status === "dead",
+      Pid: st.pid,
+      ExitCode: st.exitCode,
+      Error: st.error,
+      StartedAt: st.startedAt,
+      FinishedAt: st.finishedAt,
+    },
+    Image: rec.image,
+    ResolvConfPath: rec.resolvConfPath,
+    HostnamePath: rec.hostnamePath,
+    HostsPath: rec.hostsPath,
+    LogPath: rec.logPath,
+    Name: `/${rec.name}`,
+    RestartCount: rec.restartCount,
+    Driver: opts.driver ?? "overlay",
+    Platform: "linux",
+    MountLabel: "",
+    ProcessLabel: "",
+    AppArmorProfile: "",
+    ExecIDs: null,
+    HostConfig: {
+      Binds: null,
+      ContainerIDFile: "",
+      PortBindings: {},
+      VolumeDriver: "",
+      VolumesFrom: null,
+      CapAdd: null,
+      CapDrop: null,
+      CgroupnsMode: "host",
+      Dns: [],
+      DnsOptions: [],
+      DnsSearch: [],
+      ExtraHosts: null,
+      GroupAdd: null,
+      IpcMode: "private",
+      Cgroup: "",
+      Links: null,
+      OomScoreAdj: 0,
+      PidMode: "",
+      Privileged: false,
+      PublishAllPorts: false,
+      ReadonlyRootfs: false,
+      SecurityOpt: null,
+      UTSMode: "",
+      UsernsMode: "",
+      ConsoleSize: [0, 0],
+      Isolation: "",
+      CpuShares: 0,
+      Memory: 0,
+      NanoCpus: 0,
+      CgroupParent: "",
+      BlkioWeight: 0,
+      BlkioWeightDevice: [],
+      BlkioDeviceReadBps: [],
+      BlkioDeviceWriteBps: [],
+      BlkioDeviceReadIOps: [],
+      BlkioDeviceWriteIOps: [],
+      CpuPeriod: 0,
+      CpuQuota: 0,
+      CpuRealtimePeriod: 0,
+      CpuRealtimeRuntime: 0,
+      CpusetCpus: "",
+      CpusetMems: "",
+      Devices: [],
+      DeviceCgroupRules: null,
+      DeviceRequests: null,
+      MemoryReservation: 0,
+      MemorySwap: 0,
+      MemorySwappiness: null,
+      OomKillDisable: false,
+      PidsLimit: null,
+      Ulimits: [],
+      CpuCount: 0,
+      CpuPercent: 0,
+      IOMaximumIOps: 0,
+      IOMaximumBandwidth: 0,
+      ...rec.hostConfig,
+      MaskedPaths: privileged ? null : MASKED_PATHS,
+      ReadonlyPaths: privileged ? null : READONLY_PATHS,
+    },
+    GraphDriver: {
+      Data: {
+        LowerDir: rec.rootfs.lowerdirs.join(":"),
+        MergedDir: rec.rootfs.merged,
+        UpperDir: rec.rootfs.upperdir,
+        WorkDir: rec.rootfs.workdir,
+      },
+      Name: opts.driver ?? "overlay",
+    },
+    Mounts: [],
+    Config: {
+      Hostname: "",
+      Domainname: "",
+      User: "",
+      AttachStdin: false,
+      AttachStdout: false,
+      AttachStderr: false,
+      Tty: false,
+      OpenStdin: false,
+      StdinOnce: false,
+      Env: null,
+      Cmd: null,
+      Image: "",
+      Volumes: null,
+      WorkingDir: "",
+      Entrypoint: null,
+      OnBuild: null,
+      Labels: {},
+      ...rec.config,
+    },
+    NetworkSettings: networkSettings(rec),
+  };
+}
+
+function networkSettings(rec: ContainerRecord): Record<string, unknown> {
+  const mode = rec.hostConfig.NetworkMode === "default" ? "none" : (rec.hostConfig.NetworkMode ?? "none");
+  return {
+    Bridge: "",
+    SandboxID: "",
+    HairpinMode: false,
+    LinkLocalIPv6Address: "",
+    LinkLocalIPv6PrefixLen: 0,
+    Ports: {},
+    SandboxKey: "",
+    SecondaryIPAddresses: null,
+    SecondaryIPv6Addresses: null,
+    EndpointID: "",
+    Gateway: "",
+    GlobalIPv6Address: "",
+    GlobalIPv6PrefixLen: 0,
+    IPAddress: "",
+    IPPrefixLen: 0,
+    IPv6Gateway: "",
+    MacAddress: "",
+    Networks: {
+      [mode]: {
+        IPAMConfig: null,
+        Links: null,
+        Aliases: null,
+        NetworkID: "",
+        EndpointID: "",
+        Gateway: "",
+        IPAddress: "",
+        IPPrefixLen: 0,
+        IPv6Gateway: "",
+        GlobalIPv6Address: "",
+        GlobalIPv6PrefixLen: 0,
+        MacAddress: "",
+        DriverOpts: null,
+      },
+    },
+  };
+}
+
+/** quoteArg quotes one argument as docker's `Command` column does (shell-style single quotes). */
+function quoteArg(a: string): string {
+  if (a !== "" && /^[A-Za-z0-9_@%+=:,./-]+$/.test(a)) return a;
+  return `'${a.replace(/'/g, `'"'"'`)}'`;
+}
+
+/** humanDuration renders docker's `units.HumanDuration` ("Less than a second", "5 seconds", "About a minute"). */
+export function humanDuration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 1) return "Less than a second";
+  if (s === 1) return "1 second";
+  if (s < 60) return `${s} seconds`;
+  const m = Math.floor(s / 60);
+  if (m === 1) return "About a minute";
+  if (m < 60) return `${m} minutes`;
+  const h = Math.round(s / 3600);
+  if (h === 1) return "About an hour";
+  if (h < 48) return `${h} hours`;
+  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
+  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
+  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
+  return `${Math.floor(h / 24 / 365)} years`;
+}
+
+/** statusText renders docker's `Status` column ("Up 5 seconds", "Exited (0) 3 minutes ago", "Created"). */
+export function statusText(rec: ContainerRecord, now = Date.now()): string {
+  const st = rec.state;
+  switch (st.status) {
+    case "running":
+      return `Up ${humanDuration(now - Date.parse(st.startedAt))}`;
+    case "paused":
+      return `Up ${humanDuration(now - Date.parse(st.startedAt))} (Paused)`;
+    case "restarting":
+      return `Restarting (${st.exitCode}) ${humanDuration(now - Date.parse(st.finishedAt))} ago`;
+    case "exited":
+      if (st.finishedAt === ZERO_TIME) return "Created";
+      return `Exited (${st.exitCode}) ${humanDuration(now - Date.parse(st.finishedAt))} ago`;
+    case "removing":
+      return "Removal In Progress";
+    case "dead":
+      return "Dead";
+    default:
+      return "Created";
+  }
+}
+
+/** containerSummary renders a record as one element of docker's `GET /containers/json`. */
+export function containerSummary(rec: ContainerRecord): Record<string, unknown> {
+  const mode = rec.hostConfig.NetworkMode ?? "default";
+  return {
+    Id: rec.id,
+    Names: [`/${rec.name}`],
+    Image: rec.config.Image ?? rec.image,
+    ImageID: rec.image,
+    Command: [rec.path, ...rec.args].map(quoteArg).join(" "),
+    Created: Math.floor(Date.parse(rec.created) / 1000),
+    Ports: [],
+    Labels: rec.config.Labels ?? {},
+    State: rec.state.status,
+    Status: statusText(rec),
+    HostConfig: { NetworkMode: mode },
+    NetworkSettings: { Networks: (networkSettings(rec) as { Networks: unknown }).Networks },
+    Mounts: [],
+  };
+}
