@@ -11,7 +11,9 @@ export default defineConfig({
   splitting: true,
   noExternal: [/^@berth\//],
   // Bundled CommonJS dependencies (tar-stream) call require(): give the ESM bundle one.
-  banner: { js: 'import { createRequire as __berthRequire } from "node:module"; const require = __berthRequire(import.meta.url);' },
+  banner: {
+    js: 'import { createRequire as __berthRequire } from "node:module"; const require = __berthRequire(import.meta.url);',
+  },
   esbuildOptions(options) {
     options.conditions = ["source"];
   },

@@ -111,7 +111,8 @@ export async function streamAttach(opts: StreamOptions): Promise<StreamResult> {
       }
     };
     const onEnd = (): void => {
-      attach.closeWrite();
+      // end() lets the piped bytes reach the socket before the half-close (FIN)
+      attach.stdin.end();
     };
     stdin.on("data", onData);
     stdin.once("end", onEnd);

@@ -9,7 +9,7 @@
  * @since 0.1.0
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, openSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { request } from "node:http";
 import { connect as netConnect } from "node:net";
 import { dirname, resolve } from "node:path";
@@ -67,13 +67,22 @@ export function findDaemon(): { command: string; args: string[] } {
   return { command: "berthd", args: [] };
 }
 
+/** StartDaemonOptions override where the daemon comes from and where it logs (for tests). */
+export interface StartDaemonOptions {
+  readonly daemon?: { command: string; args: string[] };
+  readonly logPath?: string;
+  readonly timeoutMs?: number;
+}
+
 /** startDaemon spawns berthd detached and waits until it answers `/_ping` on `socket`. */
-export async function startDaemon(socket: string, timeoutMs = 10_000): Promise<boolean> {
-  const { command, args } = findDaemon();
+export async function startDaemon(socket: string, opts: StartDaemonOptions = {}): Promise<boolean> {
+  const { command, args } = opts.daemon ?? findDaemon();
+  const logPath = opts.logPath ?? DAEMON_LOG;
+  const timeoutMs = opts.timeoutMs ?? 10_000;
   let fd: number | "ignore" = "ignore";
   try {
-    mkdirSync(dirname(DAEMON_LOG), { recursive: true });
-    fd = openSync(DAEMON_LOG, "a");
+    mkdirSync(dirname(logPath), { recursive: true });
+    fd = openSync(logPath, "a");
   } catch {
     // logging is best effort
   }
@@ -86,6 +95,8 @@ export async function startDaemon(socket: string, timeoutMs = 10_000): Promise<b
     child.unref();
   } catch {
     return false;
+  } finally {
+    if (typeof fd === "number") closeSync(fd);
   }
   const deadline = Date.now() + timeoutMs;
   let attempt = 0;

@@ -42,6 +42,10 @@ export class FakeEngine {
   private attachSocket: Socket | undefined;
   private pendingWait: ServerResponse | undefined;
   private started = false;
+  private stdinChunks: Buffer[] | undefined;
+  private stdinDone = true;
+  /** Bytes the CLI wrote on the attach stream (stdin). */
+  stdinReceived = "";
 
   constructor() {
     this.server = createServer((req, res) => this.handle(req, res));
@@ -60,6 +64,9 @@ export class FakeEngine {
     this.started = false;
     this.attachSocket = undefined;
     this.pendingWait = undefined;
+    this.stdinChunks = undefined;
+    this.stdinDone = true;
+    this.stdinReceived = "";
   }
 
   /** close stops the server and removes the temp dir. */
@@ -80,14 +87,29 @@ export class FakeEngine {
     );
     this.attachSocket = socket;
     socket.on("error", () => {});
-    socket.on("data", () => {});
+    if (req.url?.includes("stdin=1")) {
+      // behave like `cat`: echo stdin as stdout once the client half-closes
+      const chunks: Buffer[] = [];
+      this.stdinChunks = chunks;
+      this.stdinDone = false;
+      socket.on("data", (d: Buffer) => chunks.push(d));
+      socket.on("end", () => {
+        this.stdinDone = true;
+        this.stdinReceived = Buffer.concat(chunks).toString("utf8");
+        if (this.started) this.emitOutput();
+      });
+    } else {
+      socket.on("data", () => {});
+    }
     if (this.started) this.emitOutput();
   }
 
   private emitOutput(): void {
     const s = this.attachSocket;
-    if (!s) return;
-    for (const [stream, text] of this.script.output ?? []) {
+    if (!s || !this.stdinDone) return;
+    const output = [...(this.script.output ?? [])];
+    if (this.stdinChunks) output.push([1, Buffer.concat(this.stdinChunks).toString("utf8")]);
+    for (const [stream, text] of output) {
       const payload = Buffer.from(text);
       const header = Buffer.alloc(8);
       header[0] = stream;

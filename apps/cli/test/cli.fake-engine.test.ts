@@ -17,7 +17,7 @@ interface Result {
   stderr: string;
 }
 
-function berth(args: string[], env: Record<string, string> = {}): Promise<Result> {
+function berth(args: string[], env: Record<string, string> = {}, input?: string): Promise<Result> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [bin, ...args], {
       env: {
@@ -26,14 +26,15 @@ function berth(args: string[], env: Record<string, string> = {}): Promise<Result
         BERTH_NO_AUTOSTART: "1",
         ...env,
       },
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     });
+    if (input !== undefined) child.stdin?.end(input);
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d: Buffer) => {
+    child.stdout?.on("data", (d: Buffer) => {
       stdout += d.toString();
     });
-    child.stderr.on("data", (d: Buffer) => {
+    child.stderr?.on("data", (d: Buffer) => {
       stderr += d.toString();
     });
     child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
@@ -77,6 +78,22 @@ describe("berth run against a fake engine", () => {
     ]);
     const body = JSON.parse(fake.requests[0]?.body ?? "{}");
     expect(body).toMatchObject({ Image: "bb:latest", AttachStdout: true, HostConfig: { AutoRemove: true } });
+  });
+
+  it("run -i pipes stdin and half-closes at EOF (echo hello | berth run -i --rm bb cat)", async () => {
+    fake.reset({});
+    const r = await berth(["run", "-i", "--rm", "bb", "cat"], {}, "hello\n");
+    expect(r).toMatchObject({ code: 0, stdout: "hello\n", stderr: "" });
+    expect(fake.stdinReceived).toBe("hello\n");
+    expect(calls()[1]).toBe("POST /containers/{id}/attach?stderr=1&stdin=1&stdout=1&stream=1");
+    const body = JSON.parse(fake.requests[0]?.body ?? "{}");
+    expect(body).toMatchObject({ AttachStdin: true, OpenStdin: true, StdinOnce: true, Tty: false });
+  });
+
+  it("-t with -i and no terminal on stdin fails like docker", async () => {
+    fake.reset({});
+    const r = await berth(["run", "-it", "bb:latest", "sh"], {}, "");
+    expect(r).toEqual({ code: 1, stdout: "", stderr: "the input device is not a TTY\n" });
   });
 
   it("a start error about a missing executable exits 127 with docker's message", async () => {
