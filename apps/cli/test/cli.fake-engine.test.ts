@@ -90,6 +90,41 @@ describe("berth run against a fake engine", () => {
     expect(body).toMatchObject({ AttachStdin: true, OpenStdin: true, StdinOnce: true, Tty: false });
   });
 
+  it("run -it in a terminal: raw stdin, ConsoleSize, resize after start, ctrl-p ctrl-q detaches", async () => {
+    fake.reset({});
+    const cmd = `stty cols 120 rows 40; ${process.execPath} ${bin} run -it --rm bb sh`;
+    const child = spawn("script", ["-qfec", cmd, "/dev/null"], {
+      env: {
+        PATH: process.env.PATH ?? "",
+        DOCKER_HOST: `unix://${fake.socket}`,
+        BERTH_NO_AUTOSTART: "1",
+        TERM: "xterm",
+      },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    child.stdout?.resume();
+    setTimeout(() => child.stdin?.write("echo hi\r"), 700);
+    setTimeout(() => child.stdin?.write("\x10\x11"), 1000);
+    const code = await new Promise((r) => child.on("close", r));
+    expect(code).toBe(0);
+    expect(calls()).toEqual([
+      "POST /containers/create",
+      "POST /containers/{id}/attach?stderr=1&stdin=1&stdout=1&stream=1",
+      "POST /containers/{id}/wait?condition=removed",
+      "POST /containers/{id}/start",
+      "POST /containers/{id}/resize?h=40&w=120",
+    ]);
+    const body = JSON.parse(fake.requests[0]?.body ?? "{}");
+    expect(body).toMatchObject({
+      Tty: true,
+      OpenStdin: true,
+      StdinOnce: true,
+      HostConfig: { ConsoleSize: [40, 120] },
+    });
+    // raw mode: the carriage return arrives as typed, the detach keys are not forwarded
+    expect(fake.stdinReceived).toBe("echo hi\r");
+  }, 20_000);
+
   it("-t with -i and no terminal on stdin fails like docker", async () => {
     fake.reset({});
     const r = await berth(["run", "-it", "bb:latest", "sh"], {}, "");
