@@ -92,6 +92,10 @@ export async function startDaemon(socket: string, opts: StartDaemonOptions = {})
     child.once("error", () => {
       spawnFailed = true;
     });
+    // a daemon that dies right away (bad config, not built) should not cost the full timeout
+    child.once("exit", () => {
+      spawnFailed = true;
+    });
     child.unref();
   } catch {
     return false;
@@ -100,9 +104,11 @@ export async function startDaemon(socket: string, opts: StartDaemonOptions = {})
   }
   const deadline = Date.now() + timeoutMs;
   let attempt = 0;
-  while (Date.now() < deadline && !spawnFailed) {
+  while (Date.now() < deadline) {
+    const exited = spawnFailed;
     const probe = await probeSocket(socket);
     if (probe.ok && (await pingSocket(socket))) return true;
+    if (exited) return false;
     attempt++;
     await new Promise((r) => setTimeout(r, attempt < 50 ? 20 : 100));
   }
