@@ -43,13 +43,19 @@ export interface ContainersDeps {
   store: ContainerStore;
   images: ImageBackend;
   runtime: RuntimeBackend;
-  /** Directory for runtime bundles (`<runRoot>/containers/<id>`). */
+  /** Directory under which runtime bundles live (`<runRoot>/b/<id prefix>`). */
   runRoot: string;
   buildSpec: SpecFactory;
   log?: (msg: string) => void;
 }
 
 const DEFAULT_STOP_TIMEOUT_S = 10;
+
+/**
+ * Bundles are named by an ID prefix: conmon puts its attach socket in the bundle and a UNIX socket
+ * path must fit in 107 bytes. IDs are chosen so that no two containers share the prefix.
+ */
+const BUNDLE_ID_CHARS = 20;
 
 /**
  * Containers is the container service: create, start, stop, kill, restart, wait, remove, attach,
@@ -122,7 +128,9 @@ export class Containers {
     const config = mergeImageConfig(userConfig, image);
     const { path, args } = commandOf(config);
 
-    const id = newContainerId((x) => this.#d.store.get(x) !== undefined);
+    const id = newContainerId((x) =>
+      this.#d.store.all().some((c) => c.id.slice(0, BUNDLE_ID_CHARS) === x.slice(0, BUNDLE_ID_CHARS)),
+    );
     if (!config.Hostname) config.Hostname = id.slice(0, 12);
     normaliseHostConfig(hostConfig);
 
@@ -212,7 +220,7 @@ export class Containers {
 
   async #startLocked(rec: ContainerRecord): Promise<void> {
     const { runtime, images } = this.#d;
-    const bundle = join(this.#d.runRoot, "containers", rec.id);
+    const bundle = this.#bundleDir(rec.id);
     await rm(bundle, { recursive: true, force: true });
     await mkdir(bundle, { recursive: true, mode: 0o700 });
     await runtime.delete(rec.id, { force: true }).catch(() => {});
@@ -381,7 +389,20 @@ export class Containers {
     if (rec.state.status !== "running") {
       throw new Conflict(`Cannot kill container: ${idOrName}: Container ${rec.id} is not running`);
     }
-    await this.#d.runtime.kill(rec.id, sig, sig === 9);
+    const exited = sig === 9 ? this.#nextExit(rec.id) : undefined;
+    try {
+      await this.#d.runtime.kill(rec.id, sig, sig === 9);
+    } catch (err) {
+      // The process may have ended between our check and the signal: report it as docker does.
+      if (await this.#d.runtime.exitStatus(rec.id)) {
+        throw new Conflict(`Cannot kill container: ${idOrName}: Container ${rec.id} is not running`);
+      }
+      throw err;
+    }
+    // Like dockerd, a SIGKILL returns once the exit is recorded, so the next command sees it.
+    if (exited) {
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000).unref())]);
+    }
   }
 
   /** restart stops (if running) and starts again. */
@@ -451,7 +472,7 @@ export class Containers {
     await this.#d.runtime.cleanup(rec.id).catch(() => {});
     await this.#d.images.unmountContainer(rec.id).catch(() => {});
     await this.#d.images.removeContainerLayer(rec.id);
-    await rm(join(this.#d.runRoot, "containers", rec.id), { recursive: true, force: true });
+    await rm(this.#bundleDir(rec.id), { recursive: true, force: true });
     await this.#d.store.delete(rec.id);
     for (const s of this.#pending.get(rec.id) ?? []) s.endOutput();
     this.#pending.delete(rec.id);
@@ -486,6 +507,10 @@ export class Containers {
       session.stdout.once("close", forget);
     }
     return session;
+  }
+
+  #bundleDir(id: string): string {
+    return join(this.#d.runRoot, "b", id.slice(0, BUNDLE_ID_CHARS));
   }
 
   /** resize changes the terminal size of a TTY container. */
