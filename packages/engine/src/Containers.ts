@@ -52,10 +52,10 @@ export interface ContainersDeps {
 const DEFAULT_STOP_TIMEOUT_S = 10;
 
 /**
- * Bundles are named by an ID prefix: conmon puts its attach socket in the bundle and a UNIX socket
- * path must fit in 107 bytes. IDs are chosen so that no two containers share the prefix.
+ * Bundles and runtime state are named by an ID prefix: conmon puts sockets in them and a UNIX
+ * socket path must fit in 107 bytes. IDs are chosen so that no two containers share the prefix.
  */
-const BUNDLE_ID_CHARS = 20;
+export const RUNTIME_ID_CHARS = 20;
 
 /**
  * Containers is the container service: create, start, stop, kill, restart, wait, remove, attach,
@@ -129,7 +129,7 @@ export class Containers {
     const { path, args } = commandOf(config);
 
     const id = newContainerId((x) =>
-      this.#d.store.all().some((c) => c.id.slice(0, BUNDLE_ID_CHARS) === x.slice(0, BUNDLE_ID_CHARS)),
+      this.#d.store.all().some((c) => c.id.slice(0, RUNTIME_ID_CHARS) === x.slice(0, RUNTIME_ID_CHARS)),
     );
     if (!config.Hostname) config.Hostname = id.slice(0, 12);
     normaliseHostConfig(hostConfig);
@@ -510,7 +510,7 @@ export class Containers {
   }
 
   #bundleDir(id: string): string {
-    return join(this.#d.runRoot, "b", id.slice(0, BUNDLE_ID_CHARS));
+    return join(this.#d.runRoot, "b", id.slice(0, RUNTIME_ID_CHARS));
   }
 
   /** resize changes the terminal size of a TTY container. */

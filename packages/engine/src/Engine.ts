@@ -11,7 +11,7 @@ import { formatReference, Reference } from "@berth/oci";
 import { Runtime, readLogs } from "@berth/runtime";
 import type { ImageBackend, RuntimeBackend } from "./backends.ts";
 import { ContainerStore } from "./ContainerStore.ts";
-import { Containers } from "./Containers.ts";
+import { Containers, RUNTIME_ID_CHARS } from "./Containers.ts";
 import { parseChanges } from "./changes.ts";
 import { containerSpec } from "./containerSpec.ts";
 import type { Filters } from "./filters.ts";
@@ -92,7 +92,7 @@ export class Engine {
     const images = await ImageStore.open({ root: opts.root, content });
     const snapshots = await SnapshotStore.open({ root: opts.root, content });
     const runtime = new Runtime({
-      stateRoot: join(opts.runRoot, "runtime"),
+      stateRoot: join(opts.runRoot, "r"),
       ...(opts.runc ? { runc: opts.runc } : {}),
       ...(opts.conmon ? { conmon: opts.conmon } : {}),
       logger: { warn: (m) => log(`warning: ${m}`) },
@@ -118,24 +118,27 @@ export class Engine {
       unmountContainer: (id) => snapshots.unmountContainer(id),
       removeContainerLayer: (id) => snapshots.removeContainerLayer(id),
     };
+    // The runtime knows containers by a prefix of their ID: conmon's sockets live in per-container
+    // directories and a UNIX socket path must fit in 107 bytes. IDs never share the prefix.
+    const rid = (id: string) => id.slice(0, RUNTIME_ID_CHARS);
     const runtimeBackend: RuntimeBackend = {
       create: (id, o) =>
-        runtime.create(id, {
+        runtime.create(rid(id), {
           bundle: o.bundle,
           spec: o.spec as never,
           terminal: o.terminal,
           stdin: o.stdin,
           logPath: o.logPath,
         }),
-      attach: (id) => runtime.attach(id),
-      start: (id) => runtime.start(id),
-      kill: (id, sig, all) => runtime.kill(id, sig, all),
-      delete: (id, o) => runtime.delete(id, o),
-      resize: (id, size) => runtime.resize(id, size),
-      exitStatus: (id) => runtime.exitStatus(id),
-      waitExit: (id, signal) => runtime.waitExit(id, signal),
-      isConmonAlive: (id) => runtime.isConmonAlive(id),
-      cleanup: (id) => runtime.cleanup(id),
+      attach: (id) => runtime.attach(rid(id)),
+      start: (id) => runtime.start(rid(id)),
+      kill: (id, sig, all) => runtime.kill(rid(id), sig, all),
+      delete: (id, o) => runtime.delete(rid(id), o),
+      resize: (id, size) => runtime.resize(rid(id), size),
+      exitStatus: (id) => runtime.exitStatus(rid(id)),
+      waitExit: (id, signal) => runtime.waitExit(rid(id), signal),
+      isConmonAlive: (id) => runtime.isConmonAlive(rid(id)),
+      cleanup: (id) => runtime.cleanup(rid(id)),
     };
     const containers = new Containers({
       store,
