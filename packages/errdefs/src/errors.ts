@@ -124,8 +124,12 @@ export function isKind(err: unknown, kind: Kind): boolean {
 
 /** isBerthError tells whether `err` carries one of the kinds. */
 export function isBerthError(err: unknown): err is BerthError {
-  return typeof err === "object" && err !== null && typeof (err as { _tag?: unknown })._tag === "string" &&
-    (err as { _tag: string })._tag in kinds;
+  return (
+    typeof err === "object" &&
+    err !== null &&
+    typeof (err as { _tag?: unknown })._tag === "string" &&
+    (err as { _tag: string })._tag in kinds
+  );
 }
 
 /** statusOf maps any thrown value to an HTTP status: the kind's status, else 500. */
