@@ -223,8 +223,11 @@ export class Containers {
     const bundle = this.#bundleDir(rec.id);
     await rm(bundle, { recursive: true, force: true });
     await mkdir(bundle, { recursive: true, mode: 0o700 });
-    await runtime.delete(rec.id, { force: true }).catch(() => {});
-    await runtime.cleanup(rec.id).catch(() => {});
+    if (rec.state.startedAt !== ZERO_TIME) {
+      // A restart: drop whatever runtime state the previous run left.
+      await runtime.delete(rec.id, { force: true }).catch(() => {});
+      await runtime.cleanup(rec.id).catch(() => {});
+    }
     await images.mountContainer(rec.id);
     let created = false;
     try {

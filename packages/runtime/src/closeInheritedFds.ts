@@ -45,7 +45,26 @@ export function withClosedFds(
   keep = 3,
 ): { cmd: string; args: string[] } {
   const fds = leakableFds(keep);
-  if (fds.length === 0 || !existsSync("/bin/bash")) return { cmd, args: [...args] };
+  if (fds.length === 0 || !existsSync("/bin/bash") || !existsSync("/usr/bin/env"))
+    return { cmd, args: [...args] };
   const closes = fds.map((fd) => `${fd}>&-`).join(" ");
-  return { cmd: "/bin/bash", args: ["-c", `exec ${closes}; exec "$@"`, "berth-closefds", cmd, ...args] };
+  // No start-up files: bash reads ~/.bashrc when its stdin is a socket (Node's stdio pipes are
+  // socketpairs), and BASH_ENV in the environment; either can add hundreds of ms to every runc call.
+  return {
+    cmd: "/usr/bin/env",
+    args: [
+      "-u",
+      "BASH_ENV",
+      "-u",
+      "ENV",
+      "/bin/bash",
+      "--norc",
+      "--noprofile",
+      "-c",
+      `exec ${closes}; exec "$@"`,
+      "berth-closefds",
+      cmd,
+      ...args,
+    ],
+  };
 }
