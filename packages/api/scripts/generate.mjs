@@ -11,7 +11,10 @@ import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const DEFAULT_SPEC = resolve(here, "../spec/swagger.yaml");
+// The spec is not copied into the repository: it is read from the project's shared reference
+// folder, which sits beside the checkout (override with BERTH_SHARED_DIR).
+const shared = process.env.BERTH_SHARED_DIR ?? resolve(here, "../../../../shared");
+export const DEFAULT_SPEC = resolve(shared, "reference/engine-api/swagger.yaml");
 export const DEFAULT_OUT = resolve(here, "../src/generated/types.ts");
 
 const IDENT = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
