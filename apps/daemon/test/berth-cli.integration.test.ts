@@ -1,18 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { busyboxTar, TestDaemon } from "./harness.ts";
+import { describe, expect, it } from "vitest";
+import { useDaemon } from "./harness.ts";
 
 // The berth CLI against berthd: docker's commands, columns, messages and exit codes.
-const d = new TestDaemon();
-
-beforeAll(async () => {
-  await d.start();
-  const r = d.berth(["import", "--change", 'CMD ["sh"]', busyboxTar(), "busybox"]);
-  if (r.code !== 0) throw new Error(r.stderr);
-}, 120_000);
-
-afterAll(async () => {
-  await d.cleanup();
-});
+const d = useDaemon({ importWith: "berth" });
 
 describe("berth CLI against berthd", () => {
   it("runs containers with docker's exit codes", () => {

@@ -1,19 +1,10 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mountsUnder, TestDaemon } from "./harness.ts";
+import { describe, expect, it } from "vitest";
+import { mountsUnder, useDaemon } from "./harness.ts";
 
 // The real docker CLI (v28, on the machine) as a client of berthd: every command here must
 // behave as it does against dockerd (see shared/reference/engine-api-traces).
-const d = new TestDaemon();
-
-beforeAll(async () => {
-  await d.start();
-  d.importBusybox();
-}, 120_000);
-
-afterAll(async () => {
-  await d.cleanup();
-});
+const d = useDaemon();
 
 describe("docker CLI against berthd", () => {
   it("negotiates and answers version and info", () => {

@@ -4,6 +4,7 @@ import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll } from "vitest";
 
 /** Repository root. */
 export const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -189,4 +190,25 @@ export function mountsUnder(dir: string): string[] {
     .split("\n")
     .map((l) => l.split(" ")[4] ?? "")
     .filter((m) => m.startsWith(dir));
+}
+
+/**
+ * useDaemon gives a test file its own berthd, started before its tests and cleaned up after, with
+ * `busybox:latest` imported through the given CLI (default: the real docker CLI).
+ */
+export function useDaemon(opts: { importWith?: "docker" | "berth" } = {}): TestDaemon {
+  const d = new TestDaemon();
+  beforeAll(async () => {
+    await d.start();
+    if (opts.importWith === "berth") {
+      const r = d.berth(["import", "--change", 'CMD ["sh"]', busyboxTar(), "busybox"]);
+      if (r.code !== 0) throw new Error(`berth import failed: ${r.stderr}`);
+    } else {
+      d.importBusybox();
+    }
+  }, 120_000);
+  afterAll(async () => {
+    await d.cleanup();
+  });
+  return d;
 }

@@ -1,18 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TestDaemon } from "./harness.ts";
+import { describe, expect, it } from "vitest";
+import { useDaemon } from "./harness.ts";
 
 // Containers outlive the daemon: conmon keeps their logs and exit codes while berthd is down,
 // and a new berthd adopts them.
-const d = new TestDaemon();
-
-beforeAll(async () => {
-  await d.start();
-  d.importBusybox();
-}, 120_000);
-
-afterAll(async () => {
-  await d.cleanup();
-});
+const d = useDaemon();
 
 describe("berthd restart", () => {
   it("adopts a running container after kill -9 and keeps its logs complete", async () => {

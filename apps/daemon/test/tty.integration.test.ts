@@ -1,17 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { repo, run, TestDaemon } from "./harness.ts";
+import { describe, expect, it } from "vitest";
+import { repo, run, useDaemon } from "./harness.ts";
 
 // `run -it` in a real pseudo-terminal: script(1) gives the client a pty and feeds it our keystrokes.
-const d = new TestDaemon();
-
-beforeAll(async () => {
-  await d.start();
-  d.importBusybox();
-}, 120_000);
-
-afterAll(async () => {
-  await d.cleanup();
-});
+const d = useDaemon();
 
 function inPty(command: string, input: string, env: Record<string, string>) {
   return run("script", ["-qec", command, "/dev/null"], {

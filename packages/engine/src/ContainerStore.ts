@@ -1,7 +1,8 @@
 import { readdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { errnoCode } from "@berth/errdefs";
-import { ensureDir, writeFileAtomic } from "./fsutil.ts";
+import { writeFileAtomic } from "@berth/image";
+import { ensureDir } from "./fsutil.ts";
 import type { ContainerRecord } from "./types.ts";
 
 /**

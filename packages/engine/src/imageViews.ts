@@ -1,3 +1,5 @@
+import { EMPTY_CONFIG } from "./views.ts";
+
 /**
  * Docker's image shapes (`GET /images/json`, `GET /images/{name}/json`, history) built from an
  * image record. Kept apart from the store so the store never learns docker's wire quirks.
@@ -53,26 +55,6 @@ export function imageSummary(img: ImageView, containers: number): Record<string,
   };
 }
 
-const emptyContainerConfig = {
-  Hostname: "",
-  Domainname: "",
-  User: "",
-  AttachStdin: false,
-  AttachStdout: false,
-  AttachStderr: false,
-  Tty: false,
-  OpenStdin: false,
-  StdinOnce: false,
-  Env: null,
-  Cmd: null,
-  Image: "",
-  Volumes: null,
-  WorkingDir: "",
-  Entrypoint: null,
-  OnBuild: null,
-  Labels: null,
-};
-
 /** imageInspect is docker's `GET /images/{name}/json` answer. */
 export function imageInspect(img: ImageView, graph: { lowerdirs: string[] }): Record<string, unknown> {
   const c = img.config;
@@ -85,7 +67,7 @@ export function imageInspect(img: ImageView, graph: { lowerdirs: string[] }): Re
     Created: img.created,
     DockerVersion: "",
     Author: c.author ?? "",
-    Config: { ...emptyContainerConfig, ...(c.config ?? {}) },
+    Config: { ...EMPTY_CONFIG, Labels: null, ...(c.config ?? {}) },
     Architecture: c.architecture ?? "amd64",
     ...(c.variant ? { Variant: c.variant } : {}),
     Os: c.os ?? "linux",

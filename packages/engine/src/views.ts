@@ -18,6 +18,27 @@ const MASKED_PATHS = [
 ];
 const READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
+/** EMPTY_CONFIG is docker's `Config` with every field at its zero value, as inspect shows unset ones. */
+export const EMPTY_CONFIG = {
+  Hostname: "",
+  Domainname: "",
+  User: "",
+  AttachStdin: false,
+  AttachStdout: false,
+  AttachStderr: false,
+  Tty: false,
+  OpenStdin: false,
+  StdinOnce: false,
+  Env: null,
+  Cmd: null,
+  Image: "",
+  Volumes: null,
+  WorkingDir: "",
+  Entrypoint: null,
+  OnBuild: null,
+  Labels: {},
+} as const;
+
 /** containerInspect renders a record as docker's `GET /containers/{id}/json` answer. */
 export function containerInspect(
   rec: ContainerRecord,
@@ -127,23 +148,7 @@ export function containerInspect(
     },
     Mounts: [],
     Config: {
-      Hostname: "",
-      Domainname: "",
-      User: "",
-      AttachStdin: false,
-      AttachStdout: false,
-      AttachStderr: false,
-      Tty: false,
-      OpenStdin: false,
-      StdinOnce: false,
-      Env: null,
-      Cmd: null,
-      Image: "",
-      Volumes: null,
-      WorkingDir: "",
-      Entrypoint: null,
-      OnBuild: null,
-      Labels: {},
+      ...EMPTY_CONFIG,
       ...rec.config,
     },
     NetworkSettings: networkSettings(rec),
