@@ -261,17 +261,26 @@ export interface LinuxResources {
   oomScoreAdj?: number;
 }
 
+/** SECCOMP_ACTIONS are the seccomp actions the runtime-spec defines (config-linux.md "seccomp"). */
+export const SECCOMP_ACTIONS = [
+  "SCMP_ACT_KILL",
+  "SCMP_ACT_KILL_PROCESS",
+  "SCMP_ACT_KILL_THREAD",
+  "SCMP_ACT_TRAP",
+  "SCMP_ACT_ERRNO",
+  "SCMP_ACT_TRACE",
+  "SCMP_ACT_ALLOW",
+  "SCMP_ACT_LOG",
+  "SCMP_ACT_NOTIFY",
+] as const;
+
 /** LinuxSeccompAction is what a seccomp rule does. */
-export type LinuxSeccompAction =
-  | "SCMP_ACT_KILL"
-  | "SCMP_ACT_KILL_PROCESS"
-  | "SCMP_ACT_KILL_THREAD"
-  | "SCMP_ACT_TRAP"
-  | "SCMP_ACT_ERRNO"
-  | "SCMP_ACT_TRACE"
-  | "SCMP_ACT_ALLOW"
-  | "SCMP_ACT_LOG"
-  | "SCMP_ACT_NOTIFY";
+export type LinuxSeccompAction = (typeof SECCOMP_ACTIONS)[number];
+
+/** isSeccompAction tells whether `s` is one of {@link SECCOMP_ACTIONS}, e.g. when reading a profile from JSON. */
+export function isSeccompAction(s: string): s is LinuxSeccompAction {
+  return (SECCOMP_ACTIONS as readonly string[]).includes(s);
+}
 
 /** LinuxSeccompOperator compares a syscall argument. */
 export type LinuxSeccompOperator =

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import type { Spec } from "../src/RuntimeSpec.ts";
+import { isSeccompAction, SECCOMP_ACTIONS, type Spec } from "../src/RuntimeSpec.ts";
 
 /**
  * The runtime-spec's own `schema/test/config/good/spec-example.json`, written out as a typed
@@ -231,5 +231,15 @@ describe("RuntimeSpec types", () => {
       const linux = (doc.linux ?? {}) as Record<string, unknown>;
       for (const k of Object.keys(linux)) expect(linuxKeys.has(k), `${f}: linux.${k}`).toBe(true);
     }
+  });
+});
+
+describe("isSeccompAction", () => {
+  it("accepts every spec action and rejects anything else", () => {
+    expect(SECCOMP_ACTIONS).toHaveLength(9);
+    for (const a of SECCOMP_ACTIONS) expect(isSeccompAction(a)).toBe(true);
+    expect(isSeccompAction("SCMP_ACT_ALLOWED")).toBe(false);
+    expect(isSeccompAction("scmp_act_allow")).toBe(false);
+    expect(isSeccompAction("")).toBe(false);
   });
 });
