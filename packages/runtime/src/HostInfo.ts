@@ -1,8 +1,8 @@
 import { type BigIntStats, existsSync, lstatSync, readdirSync, readFileSync, statfsSync } from "node:fs";
 import { release } from "node:os";
+import type { RuntimeSpec } from "@berth/oci";
 import { hostCapabilities } from "./capabilities.ts";
 import { nodeArchToNative } from "./seccomp.ts";
-import type { LinuxDevice } from "./spec-types.ts";
 
 /**
  * HostInfo is what {@link buildSpec} needs to know about the machine, passed
@@ -24,7 +24,7 @@ export interface HostInfo {
   /** `/sys/devices/system/cpu/cpu<N>/thermal_throttle` paths that exist (docker masks them). */
   readonly thermalThrottlePaths: readonly string[];
   /** Host device nodes, given to privileged containers. */
-  readonly devices: readonly LinuxDevice[];
+  readonly devices: readonly RuntimeSpec.LinuxDevice[];
 }
 
 const LIMIT_NAMES: Readonly<Record<string, string>> = {
@@ -63,8 +63,8 @@ export function parseProcLimits(text: string): Record<string, number> {
 const SKIP_DEV_DIRS = new Set(["pts", "shm", "fd", "mqueue", ".lxc", ".lxd-mounts", ".udev"]);
 
 /** hostDevices lists the char and block devices under /dev as docker's `HostDevices` does (skipping pts, shm, mqueue, console). */
-export function hostDevices(dir = "/dev"): LinuxDevice[] {
-  const out: LinuxDevice[] = [];
+export function hostDevices(dir = "/dev"): RuntimeSpec.LinuxDevice[] {
+  const out: RuntimeSpec.LinuxDevice[] = [];
   let entries: string[];
   try {
     entries = readdirSync(dir);

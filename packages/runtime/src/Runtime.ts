@@ -13,11 +13,11 @@ import {
   NotFound,
   NotImplemented,
 } from "@berth/errdefs";
+import type { Spec } from "@berth/oci";
 import { type Attachment, connectAttach } from "./attachSocket.ts";
 import { checkRuncVersion, type RuncVersionReport } from "./checkRuncVersion.ts";
 import { withClosedFds } from "./closeInheritedFds.ts";
 import { ociError, runcCommandError, runcMessage } from "./runcError.ts";
-import type { Spec } from "./spec-types.ts";
 
 /** RuntimeOptions configure where binaries and state live. */
 export interface RuntimeOptions {

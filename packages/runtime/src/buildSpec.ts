@@ -1,5 +1,6 @@
 import { posix } from "node:path";
 import { InvalidArgument } from "@berth/errdefs";
+import type { RuntimeSpec, Spec } from "@berth/oci";
 import { tweakCapabilities } from "./capabilities.ts";
 import {
   DEFAULT_DEVICE_RULES,
@@ -11,19 +12,13 @@ import {
 } from "./defaults.ts";
 import { type HostInfo, hostInfo } from "./HostInfo.ts";
 import { DEFAULT_SECCOMP_PROFILE, resolveSeccompProfile, type SeccompProfile } from "./seccomp.ts";
-import type {
-  LinuxDevice,
-  LinuxDeviceCgroup,
-  LinuxNamespace,
-  LinuxNamespaceType,
-  LinuxResources,
-  Mount,
-  POSIXRlimit,
-  Spec,
-} from "./spec-types.ts";
 import { validateCwd, validateMountDestination } from "./validatePaths.ts";
 
-/** OCI_VERSION is the runtime-spec version Berth writes (runc 1.1.5 supports up to 1.0.2-dev). */
+/**
+ * OCI_VERSION is the runtime-spec version Berth writes into `ociVersion`: what
+ * runc 1.1.5 reports (`runc --version`: spec 1.0.2-dev), not `@berth/oci`'s
+ * `RuntimeSpec.OCI_RUNTIME_VERSION` (1.2.0), which runc 1.1.5 predates.
+ */
 export const OCI_VERSION = "1.0.2-dev";
 
 /**
@@ -75,9 +70,9 @@ export interface SpecOptions {
   /** Max processes; <= 0 unlimited. */
   readonly pidsLimit?: number;
   /** Extra mounts (volumes, binds, /etc/hosts...). Override defaults at the same destination. */
-  readonly mounts?: readonly Mount[];
+  readonly mounts?: readonly RuntimeSpec.Mount[];
   /** Extra devices (`--device`), allowed rwm in the device cgroup. */
-  readonly devices?: readonly LinuxDevice[];
+  readonly devices?: readonly RuntimeSpec.LinuxDevice[];
   readonly namespaces?: {
     readonly network?: NamespaceMode;
     readonly pid?: NamespaceMode;
@@ -187,7 +182,10 @@ export function buildSpec(opts: SpecOptions, host: HostInfo = hostInfo()): Spec 
 
   linux.resources = buildResources(opts, host, privileged);
   const devices = privileged ? [...host.devices] : [];
-  for (const d of opts.devices ?? []) if (!devices.some((x) => x.path === d.path)) devices.push({ ...d });
+  for (const d of opts.devices ?? []) {
+    deviceNumbers(d);
+    if (!devices.some((x) => x.path === d.path)) devices.push({ ...d });
+  }
   if (devices.length > 0) linux.devices = devices;
 
   if (privileged) {
@@ -240,7 +238,10 @@ export function mergeEnv(defaults: readonly string[], overrides: readonly string
  * same destination, and a user mount on `/dev` drops every default under
  * `/dev/`. User mounts follow, parents before children.
  */
-function mergeMounts(defaults: readonly Mount[], user: readonly Mount[]): Mount[] {
+function mergeMounts(
+  defaults: readonly RuntimeSpec.Mount[],
+  user: readonly RuntimeSpec.Mount[],
+): RuntimeSpec.Mount[] {
   const cleaned = user.map((m) => ({ ...m, destination: validateMountDestination(m.destination) }));
   const dests = new Set(cleaned.map((m) => m.destination));
   const mountsDev = dests.has("/dev");
@@ -255,9 +256,13 @@ function mergeMounts(defaults: readonly Mount[], user: readonly Mount[]): Mount[
   return [...kept, ...sorted];
 }
 
-function buildNamespaces(opts: SpecOptions, host: HostInfo): LinuxNamespace[] {
-  const ns: LinuxNamespace[] = [{ type: "mount" }];
-  const add = (type: LinuxNamespaceType, mode: NamespaceMode | undefined, dflt: "new" | "host") => {
+function buildNamespaces(opts: SpecOptions, host: HostInfo): RuntimeSpec.LinuxNamespace[] {
+  const ns: RuntimeSpec.LinuxNamespace[] = [{ type: "mount" }];
+  const add = (
+    type: RuntimeSpec.LinuxNamespaceType,
+    mode: NamespaceMode | undefined,
+    dflt: "new" | "host",
+  ) => {
     const m = mode ?? dflt;
     if (m === "host") return;
     if (m === "new" || (m === "none" && type === "network")) {
@@ -279,17 +284,18 @@ function buildNamespaces(opts: SpecOptions, host: HostInfo): LinuxNamespace[] {
   return ns;
 }
 
-function buildResources(opts: SpecOptions, host: HostInfo, privileged: boolean): LinuxResources {
-  const devices: LinuxDeviceCgroup[] = privileged
+function buildResources(opts: SpecOptions, host: HostInfo, privileged: boolean): RuntimeSpec.LinuxResources {
+  const devices: RuntimeSpec.LinuxDeviceCgroup[] = privileged
     ? [{ allow: true, access: "rwm" }]
     : [...DEFAULT_DEVICE_RULES];
   if (!privileged) {
     for (const d of opts.devices ?? []) {
-      devices.push({ allow: true, type: d.type, major: d.major, minor: d.minor, access: "rwm" });
+      const { major, minor } = deviceNumbers(d);
+      devices.push({ allow: true, type: d.type, major, minor, access: "rwm" });
     }
   }
-  const res: LinuxResources = { devices };
-  const memory: NonNullable<LinuxResources["memory"]> = {};
+  const res: RuntimeSpec.LinuxResources = { devices };
+  const memory: NonNullable<RuntimeSpec.LinuxResources["memory"]> = {};
   if (opts.memory !== undefined && opts.memory > 0) {
     memory.limit = opts.memory;
     if (host.swapLimit) {
@@ -307,7 +313,7 @@ function buildResources(opts: SpecOptions, host: HostInfo, privileged: boolean):
   if (opts.oomKillDisable) memory.disableOOMKiller = true;
   if (Object.keys(memory).length > 0) res.memory = memory;
 
-  const cpu: NonNullable<LinuxResources["cpu"]> = {};
+  const cpu: NonNullable<RuntimeSpec.LinuxResources["cpu"]> = {};
   if (opts.nanoCpus !== undefined && opts.nanoCpus > 0) {
     if (opts.cpuQuota !== undefined || opts.cpuPeriod !== undefined) {
       throw new InvalidArgument("conflicting options: Nano CPUs and CPU Period cannot both be set");
@@ -328,7 +334,24 @@ function buildResources(opts: SpecOptions, host: HostInfo, privileged: boolean):
   return res;
 }
 
-function clampRlimits(limits: readonly Rlimit[], hostHard: Readonly<Record<string, number>>): POSIXRlimit[] {
+/**
+ * deviceNumbers returns a `--device`'s major:minor. The spec lets them be
+ * absent, but a device cgroup rule without them is a wildcard that would allow
+ * every device of the type, so a device must carry both.
+ */
+function deviceNumbers(d: RuntimeSpec.LinuxDevice): { major: number; minor: number } {
+  if (d.major === undefined || d.minor === undefined) {
+    throw new InvalidArgument(
+      `device ${JSON.stringify(d.path)} needs major and minor numbers, found ${d.major ?? "none"}:${d.minor ?? "none"}`,
+    );
+  }
+  return { major: d.major, minor: d.minor };
+}
+
+function clampRlimits(
+  limits: readonly Rlimit[],
+  hostHard: Readonly<Record<string, number>>,
+): RuntimeSpec.POSIXRlimit[] {
   return limits.map((l) => {
     const type = l.name.toUpperCase().startsWith("RLIMIT_")
       ? l.name.toUpperCase()

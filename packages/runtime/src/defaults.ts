@@ -1,4 +1,4 @@
-import type { LinuxDeviceCgroup, Mount } from "./spec-types.ts";
+import type { RuntimeSpec } from "@berth/oci";
 
 /** DEFAULT_PATH is docker's PATH for Linux containers whose config sets none. */
 export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -36,7 +36,7 @@ export const DEFAULT_READONLY_PATHS: readonly string[] = [
  * with `/dev/shm` sized `shmSize` bytes. Privileged containers get `/sys` and
  * `/sys/fs/cgroup` read-write.
  */
-export function defaultMounts(opts: { shmSize: number; privileged: boolean }): Mount[] {
+export function defaultMounts(opts: { shmSize: number; privileged: boolean }): RuntimeSpec.Mount[] {
   const sysRo = opts.privileged ? [] : ["ro"];
   return [
     { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
@@ -74,7 +74,7 @@ export function defaultMounts(opts: { shmSize: number; privileged: boolean }): M
  * basic character devices, deny fuse. The runtime itself creates the OCI
  * default device nodes (null, zero, full, random, urandom, tty, console, ptmx).
  */
-export const DEFAULT_DEVICE_RULES: readonly LinuxDeviceCgroup[] = [
+export const DEFAULT_DEVICE_RULES: readonly RuntimeSpec.LinuxDeviceCgroup[] = [
   { allow: false, access: "rwm" },
   { allow: true, type: "c", major: 1, minor: 5, access: "rwm" },
   { allow: true, type: "c", major: 1, minor: 3, access: "rwm" },

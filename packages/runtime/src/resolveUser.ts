@@ -1,7 +1,7 @@
 import { constants } from "node:fs";
 import { open } from "node:fs/promises";
+import { resolveInRoot } from "@berth/archive";
 import { errnoCode, InvalidArgument, ResourceExhausted } from "@berth/errdefs";
-import { resolveInRoot } from "./resolveInRoot.ts";
 
 /** ResolvedUser is the numeric identity a container process runs as. */
 export interface ResolvedUser {

@@ -1,6 +1,6 @@
 import { InvalidArgument } from "@berth/errdefs";
+import { RuntimeSpec } from "@berth/oci";
 import defaultProfileJson from "./profiles/seccomp-default.json" with { type: "json" };
-import type { LinuxSeccomp, LinuxSeccompArg, LinuxSyscall } from "./spec-types.ts";
 
 /** SeccompFilter is docker's `includes`/`excludes` condition of a profile rule. */
 export interface SeccompFilter {
@@ -15,7 +15,7 @@ export interface SeccompRule {
   names?: string[] | null;
   action: string;
   errnoRet?: number | null;
-  args?: LinuxSeccompArg[] | null;
+  args?: RuntimeSpec.LinuxSeccompArg[] | null;
   comment?: string;
   includes?: SeccompFilter | null;
   excludes?: SeccompFilter | null;
@@ -97,6 +97,14 @@ export function kernelAtLeast(release: string, min: string): boolean {
   return true;
 }
 
+/** seccompAction checks a profile's action name against the runtime-spec's list. */
+function seccompAction(action: string): RuntimeSpec.LinuxSeccompAction {
+  if (RuntimeSpec.isSeccompAction(action)) return action;
+  throw new InvalidArgument(
+    `invalid seccomp action ${JSON.stringify(action)}: expected one of ${RuntimeSpec.SECCOMP_ACTIONS.join(", ")}`,
+  );
+}
+
 /**
  * resolveSeccompProfile converts a docker-format profile into the OCI
  * `linux.seccomp` section for one container, with docker's semantics (moby
@@ -106,7 +114,10 @@ export function kernelAtLeast(release: string, min: string): boolean {
  * least minKernel) and all of its `includes` match (every cap present, native
  * arch listed, kernel at least minKernel). Rule order is preserved.
  */
-export function resolveSeccompProfile(profile: SeccompProfile, target: SeccompTarget): LinuxSeccomp {
+export function resolveSeccompProfile(
+  profile: SeccompProfile,
+  target: SeccompTarget,
+): RuntimeSpec.LinuxSeccomp {
   const archList = profile.architectures ?? [];
   const archMap = profile.archMap ?? [];
   if (archList.length > 0 && archMap.length > 0) {
@@ -114,7 +125,7 @@ export function resolveSeccompProfile(profile: SeccompProfile, target: SeccompTa
       "'architectures' and 'archMap' were specified in the seccomp profile, use either 'architectures' or 'archMap'",
     );
   }
-  const out: LinuxSeccomp = { defaultAction: profile.defaultAction };
+  const out: RuntimeSpec.LinuxSeccomp = { defaultAction: seccompAction(profile.defaultAction) };
   if (profile.defaultErrnoRet != null) out.defaultErrnoRet = profile.defaultErrnoRet;
   const architectures = [...archList];
   const native = NATIVE_TO_SECCOMP[target.arch];
@@ -130,7 +141,7 @@ export function resolveSeccompProfile(profile: SeccompProfile, target: SeccompTa
   if (profile.flags && profile.flags.length > 0) out.flags = [...profile.flags];
 
   const caps = new Set(target.capabilities);
-  const syscalls: LinuxSyscall[] = [];
+  const syscalls: RuntimeSpec.LinuxSyscall[] = [];
   for (const rule of profile.syscalls ?? []) {
     const ex = rule.excludes ?? {};
     const inc = rule.includes ?? {};
@@ -146,11 +157,11 @@ export function resolveSeccompProfile(profile: SeccompProfile, target: SeccompTa
       );
     }
     const names = rule.name ? [rule.name] : [...(rule.names ?? [])];
-    const call: LinuxSyscall = { names, action: rule.action };
+    const call: RuntimeSpec.LinuxSyscall = { names, action: seccompAction(rule.action) };
     if (rule.errnoRet != null) call.errnoRet = rule.errnoRet;
     if (rule.args && rule.args.length > 0) {
       call.args = rule.args.map((a) => {
-        const arg: LinuxSeccompArg = { index: a.index, value: a.value, op: a.op };
+        const arg: RuntimeSpec.LinuxSeccompArg = { index: a.index, value: a.value, op: a.op };
         if (a.valueTwo !== undefined) arg.valueTwo = a.valueTwo;
         return arg;
       });

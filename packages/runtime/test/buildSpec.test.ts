@@ -222,6 +222,25 @@ describe("buildSpec resources and options", () => {
     expect(() => buildSpec({ ...base, mounts: [{ destination: "etc" }] }, host)).toThrow(/absolute/);
     expect(() => buildSpec({ ...base, args: [] }, host)).toThrow(/no command/);
   });
+  it("allows a --device in the device cgroup, and refuses one without major:minor (no wildcard rule)", () => {
+    const tun = { path: "/dev/net/tun", type: "c", major: 10, minor: 200 };
+    const s = buildSpec({ ...base, devices: [tun] }, host);
+    expect(s.linux!.devices).toEqual([tun]);
+    expect(s.linux!.resources!.devices!.at(-1)).toEqual({
+      allow: true,
+      type: "c",
+      major: 10,
+      minor: 200,
+      access: "rwm",
+    });
+    const noMinor = { path: "/dev/x", type: "c", major: 10 };
+    expect(() => buildSpec({ ...base, devices: [noMinor] }, host)).toThrow(
+      /device "\/dev\/x" needs major and minor numbers, found 10:none/,
+    );
+    expect(() => buildSpec({ ...base, privileged: true, devices: [noMinor] }, host)).toThrow(
+      /major and minor/,
+    );
+  });
 });
 
 describe("helpers", () => {

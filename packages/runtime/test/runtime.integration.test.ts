@@ -299,6 +299,10 @@ async function bundleChild(): Promise<string> {
     dts: false,
     external: ["node-unix-socket"],
     noExternal: [/^@berth\//],
+    // Bundled CommonJS dependencies (tar-stream, via @berth/archive) call require(): as in berthd's bundle.
+    banner: {
+      js: 'import { createRequire as __berthRequire } from "node:module"; const require = __berthRequire(import.meta.url);',
+    },
     config: false,
     esbuildOptions(o) {
       o.conditions = ["source"];

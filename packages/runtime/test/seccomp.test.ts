@@ -68,10 +68,25 @@ describe("resolveSeccompProfile", () => {
     ).toThrow(/use either 'architectures' or 'archMap'/);
     expect(() =>
       resolveSeccompProfile(
-        { defaultAction: "X", syscalls: [{ name: "a", names: ["b"], action: "A" }] },
+        {
+          defaultAction: "SCMP_ACT_ERRNO",
+          syscalls: [{ name: "a", names: ["b"], action: "SCMP_ACT_ALLOW" }],
+        },
         target,
       ),
     ).toThrow(/use either 'name' or 'names'/);
+  });
+
+  it("rejects actions the runtime-spec does not define", () => {
+    expect(() => resolveSeccompProfile({ defaultAction: "SCMP_ACT_NOPE" }, target)).toThrow(
+      /invalid seccomp action "SCMP_ACT_NOPE": expected one of SCMP_ACT_KILL, /,
+    );
+    expect(() =>
+      resolveSeccompProfile(
+        { defaultAction: "SCMP_ACT_ERRNO", syscalls: [{ names: ["a"], action: "allow" }] },
+        target,
+      ),
+    ).toThrow(/invalid seccomp action "allow"/);
   });
 
   it("compares kernel versions numerically", () => {
