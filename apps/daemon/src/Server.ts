@@ -108,6 +108,9 @@ export class Server {
       fail(404, `${JSON.stringify({ message: PAGE_NOT_FOUND })}\n`);
       return;
     }
+    const t0 = performance.now();
+    const took = () => `${method} ${url.pathname}${url.search} ${(performance.now() - t0).toFixed(1)}ms`;
+    res?.once("finish", () => this.#log(`${took()} ${res.statusCode}`));
     try {
       await m.handler({
         req,
@@ -117,6 +120,7 @@ export class Server {
         query: url.searchParams,
         version: check.version,
       });
+      if (upgrade) this.#log(`${took()} upgraded`);
     } catch (err) {
       this.#log(`${method} ${url.pathname}: ${(err as Error).message}`);
       if (res) sendError(res, err);

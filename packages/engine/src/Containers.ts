@@ -70,6 +70,8 @@ export class Containers {
   readonly #pending = new Map<string, AttachSession[]>();
   /** Exit watchers per running container, so each exit is handled once. */
   readonly #watching = new Map<string, AbortController>();
+  /** Containers being removed: already gone for API callers, still being released underneath. */
+  readonly #hidden = new Set<string>();
   /** `<id>\0<name>` of creates in flight, so two creates cannot take the same name. */
   readonly #creating = new Set<string>();
 
@@ -84,7 +86,7 @@ export class Containers {
 
   /** list returns every record (the daemon filters and shapes them). */
   all(): ContainerRecord[] {
-    return this.#d.store.all();
+    return this.#d.store.all().filter((c) => !this.#hidden.has(c.id));
   }
 
   /**
@@ -92,11 +94,10 @@ export class Containers {
    * leading slash), then a unique ID prefix.
    */
   find(idOrName: string): ContainerRecord {
-    const store = this.#d.store;
-    const exact = store.get(idOrName);
-    if (exact) return exact;
+    const exact = this.#d.store.get(idOrName);
+    if (exact && !this.#hidden.has(exact.id)) return exact;
     const name = idOrName.startsWith("/") ? idOrName.slice(1) : idOrName;
-    const all = store.all();
+    const all = this.all();
     const byName = all.find((c) => c.name === name);
     if (byName) return byName;
     if (/^[0-9a-f]+$/.test(idOrName)) {
@@ -137,8 +138,7 @@ export class Containers {
     // Reserve the name synchronously, before the first await that could let another create in.
     const finalName = name && name !== "" ? name : this.#uniqueRandomName();
     const holder =
-      this.#d.store.all().find((c) => c.name === finalName) ??
-      [...this.#creatingNames()].find((n) => n === finalName);
+      this.all().find((c) => c.name === finalName) ?? [...this.#creatingNames()].find((n) => n === finalName);
     if (holder) {
       const holderId = typeof holder === "string" ? "" : holder.id;
       throw new Conflict(
@@ -193,7 +193,7 @@ export class Containers {
   }
 
   #uniqueRandomName(): string {
-    const taken = new Set([...this.#d.store.all().map((c) => c.name), ...this.#creatingNames()]);
+    const taken = new Set([...this.all().map((c) => c.name), ...this.#creatingNames()]);
     for (let i = 0; i < 20; i++) {
       const n = randomName(i > 5 ? i : 0);
       if (!taken.has(n)) return n;
@@ -318,13 +318,8 @@ export class Containers {
   async #onExit(id: string, status: ExitStatus): Promise<void> {
     const rec = this.#d.store.get(id);
     if (!rec || rec.state.status !== "running") return;
-    await this.#d.runtime.delete(id, { force: true }).catch(() => {});
-    await this.#d.runtime.cleanup(id).catch(() => {});
-    await this.#d.images
-      .unmountContainer(id)
-      .catch((err) => this.#log(`unmount ${id}: ${(err as Error).message}`));
-    rec.state = {
-      status: "exited",
+    const exited = {
+      status: "exited" as const,
       pid: 0,
       exitCode: status.exitCode,
       error: "",
@@ -332,10 +327,25 @@ export class Containers {
       startedAt: rec.state.startedAt,
       finishedAt: toRFC3339Nano(status.finishedAt),
     };
+    if (rec.hostConfig.AutoRemove) {
+      // --rm: once "removing" is on disk (a restart finishes the job), the clients get their answer
+      // and the runtime state, mount and layer are released after it.
+      rec.state = { ...exited, status: "removing" };
+      await this.#d.store.save(rec);
+      this.#emit(id, "die");
+      this.#events.emit(`exit:${id}`, { StatusCode: status.exitCode, Error: null } satisfies WaitReport);
+      await this.#removeLocked(rec, true);
+      return;
+    }
+    await this.#d.runtime.delete(id, { force: true }).catch(() => {});
+    await this.#d.runtime.cleanup(id).catch(() => {});
+    await this.#d.images
+      .unmountContainer(id)
+      .catch((err) => this.#log(`unmount ${id}: ${(err as Error).message}`));
+    rec.state = exited;
     await this.#d.store.save(rec);
     this.#emit(id, "die");
     this.#events.emit(`exit:${id}`, { StatusCode: status.exitCode, Error: null } satisfies WaitReport);
-    if (rec.hostConfig.AutoRemove) await this.#removeLocked(rec, true);
   }
 
   async #autoRemove(id: string): Promise<void> {
@@ -467,21 +477,33 @@ export class Containers {
     });
   }
 
+  /**
+   * #removeLocked deletes a container. It vanishes from the API first (waiters on `removed` are
+   * answered), then its runtime state, mount, layer, bundle and record are released; if that fails
+   * the record reappears so the removal can be retried. Call under the lock.
+   */
   async #removeLocked(rec: ContainerRecord, auto: boolean): Promise<void> {
     if (!this.#d.store.get(rec.id)) return;
     this.#watching.get(rec.id)?.abort();
     this.#watching.delete(rec.id);
-    await this.#d.runtime.delete(rec.id, { force: true }).catch(() => {});
-    await this.#d.runtime.cleanup(rec.id).catch(() => {});
-    await this.#d.images.unmountContainer(rec.id).catch(() => {});
-    await this.#d.images.removeContainerLayer(rec.id);
-    await rm(this.#bundleDir(rec.id), { recursive: true, force: true });
-    await this.#d.store.delete(rec.id);
+    this.#hidden.add(rec.id);
     for (const s of this.#pending.get(rec.id) ?? []) s.endOutput();
     this.#pending.delete(rec.id);
-    void auto;
     this.#emit(rec.id, "destroy");
     this.#events.emit(`removed:${rec.id}`);
+    try {
+      await this.#d.runtime.delete(rec.id, { force: true }).catch(() => {});
+      await this.#d.runtime.cleanup(rec.id).catch(() => {});
+      await this.#d.images.unmountContainer(rec.id).catch(() => {});
+      await this.#d.images.removeContainerLayer(rec.id);
+      await rm(this.#bundleDir(rec.id), { recursive: true, force: true });
+      await this.#d.store.delete(rec.id);
+    } catch (err) {
+      this.#log(`remove ${rec.id}${auto ? " (--rm)" : ""}: ${(err as Error).message}`);
+      throw err;
+    } finally {
+      this.#hidden.delete(rec.id);
+    }
   }
 
   /**
@@ -532,6 +554,11 @@ export class Containers {
    */
   async restore(): Promise<void> {
     for (const rec of this.#d.store.all()) {
+      if (rec.state.status === "removing") {
+        // A removal that a crash interrupted: finish it.
+        await this.#lock.run(rec.id, () => this.#removeLocked(rec, true)).catch(() => {});
+        continue;
+      }
       if (rec.state.status !== "running" && rec.state.status !== "paused") continue;
       const status = await this.#d.runtime.exitStatus(rec.id);
       if (status) {
