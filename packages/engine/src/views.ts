@@ -1,22 +1,6 @@
+import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from "@berth/runtime";
 import type { ContainerRecord } from "./types.ts";
 import { ZERO_TIME } from "./types.ts";
-
-/** Docker's masked and read-only paths, shown by inspect for unprivileged containers. */
-const MASKED_PATHS = [
-  "/proc/asound",
-  "/proc/acpi",
-  "/proc/interrupts",
-  "/proc/kcore",
-  "/proc/keys",
-  "/proc/latency_stats",
-  "/proc/timer_list",
-  "/proc/timer_stats",
-  "/proc/sched_debug",
-  "/proc/scsi",
-  "/sys/firmware",
-  "/sys/devices/virtual/powercap",
-];
-const READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
 
 /** EMPTY_CONFIG is docker's `Config` with every field at its zero value, as inspect shows unset ones. */
 export const EMPTY_CONFIG = {
@@ -134,8 +118,8 @@ export function containerInspect(
       IOMaximumIOps: 0,
       IOMaximumBandwidth: 0,
       ...rec.hostConfig,
-      MaskedPaths: privileged ? null : MASKED_PATHS,
-      ReadonlyPaths: privileged ? null : READONLY_PATHS,
+      MaskedPaths: privileged ? null : [...DEFAULT_MASKED_PATHS],
+      ReadonlyPaths: privileged ? null : [...DEFAULT_READONLY_PATHS],
     },
     GraphDriver: {
       Data: {
