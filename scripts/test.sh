@@ -11,4 +11,11 @@ pnpm exec biome ci . --reporter=summary
 say "typecheck"
 pnpm exec turbo run typecheck --output-logs=errors-only
 say "tests"
-pnpm exec vitest run
+results=$(mktemp)
+status=0
+pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$results" || status=$?
+# One closing line that any CI can read: "N passed, N failed".
+node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));' "$results" || true
+rm -f "$results"
+exit "$status"
