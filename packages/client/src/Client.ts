@@ -1,5 +1,3 @@
-import http, { type IncomingMessage } from "node:http";
-import type { Socket } from "node:net";
 import { Readable } from "node:stream";
 import {
   API_VERSION,
@@ -39,7 +37,9 @@ import { CONNECT_ERROR_CODES, connectError } from "./connectError.ts";
 import { DEFAULT_HOST, type DockerHost, parseDockerHost } from "./DockerHost.ts";
 import { encodeFilters, encodeQuery, type QueryValue } from "./encodeQuery.ts";
 import { errorFromResponse } from "./errorFromResponse.ts";
+import type { HttpResponse } from "./HttpResponse.ts";
 import { enc, encName, headerString, isMultiplexed, isStreamLike, readAll } from "./httpUtil.ts";
+import { sendRequest, TIMEOUT_CODE } from "./sendRequest.ts";
 
 interface Send {
   method: string;
@@ -56,13 +56,31 @@ interface Send {
 const USER_AGENT = "Berth-Client/0.1.0 (linux)";
 
 /**
+ * isHijacked tells whether an attach/exec answer hands the connection over: `101 UPGRADED`, or
+ * (daemons that ignore the Upgrade header) a 200 whose Content-Type is docker's raw or
+ * multiplexed stream and that is not length-framed.
+ */
+function isHijacked(head: {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+}): boolean {
+  if (head.statusCode === 101) return true;
+  if (head.statusCode !== 200) return false;
+  const type = headerString(head.headers, "content-type") ?? "";
+  const framed =
+    head.headers["content-length"] !== undefined || head.headers["transfer-encoding"] !== undefined;
+  return !framed && /^application\/vnd\.docker\.(raw|multiplexed)-stream/.test(type);
+}
+
+/**
  * Client is a typed Docker Engine API client over a UNIX socket or plain TCP. It works against
  * berthd and against a real dockerd.
  *
  * Lifecycle: the API version is negotiated lazily with `HEAD /_ping` on the first request
  * (the lower of the daemon's `Api-Version` and {@link API_VERSION}) unless pinned with
- * `version`; every path is then prefixed `/v<version>`. Connections are kept alive; call
- * {@link Client.close} (or `await using`) when done.
+ * `version`; every path is then prefixed `/v<version>`. Each request uses its own connection
+ * (HTTP/1.1 over `node:net`, see {@link sendRequest}); {@link Client.close} (or `await using`)
+ * is kept for symmetry and has nothing to release.
  *
  * Errors: a non-2xx answer throws the @berth/errdefs kind for its status with the daemon's
  * `message` (print it as `Error response from daemon: <message>`); a daemon that is not there
@@ -80,7 +98,6 @@ export class Client {
   /** host is the daemon address as a DOCKER_HOST URL (used in error messages). */
   readonly host: string;
   private readonly target: DockerHost;
-  private readonly agent: http.Agent;
   private readonly userAgent: string;
   private readonly timeoutMs: number | undefined;
   private negotiated: Promise<string> | undefined;
@@ -93,7 +110,6 @@ export class Client {
         : parseDockerHost(opts.host ?? DEFAULT_HOST);
     this.socketPath = this.target.kind === "unix" ? this.target.socketPath : undefined;
     this.host = this.target.url;
-    this.agent = new http.Agent({ keepAlive: true });
     this.userAgent = opts.userAgent ?? USER_AGENT;
     this.timeoutMs = opts.timeoutMs;
     if (opts.version !== undefined) {
@@ -252,7 +268,7 @@ export class Client {
     };
     registered.then(forget, forget);
     const result = (async (): Promise<WaitResult> => {
-      let res: IncomingMessage;
+      let res: HttpResponse;
       try {
         res = await this.stream({
           method: "POST",
@@ -312,7 +328,7 @@ export class Client {
    * ends the iteration without an error.
    */
   async *containerLogs(id: string, opts: LogsOptions): AsyncGenerator<OutputChunk, void, undefined> {
-    let res: IncomingMessage;
+    let res: HttpResponse;
     try {
       res = await this.stream({
         method: "GET",
@@ -389,10 +405,10 @@ export class Client {
   ): Promise<AttachStream> {
     const version = await this.apiVersion();
     const payload = body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(body));
-    return new Promise<AttachStream>((resolve, reject) => {
-      const req = http.request({
-        ...this.connectOptions(),
-        agent: false,
+    let res: HttpResponse;
+    try {
+      res = await sendRequest({
+        target: this.target,
         method: "POST",
         path: `/v${version}${path}${encodeQuery(query)}`,
         headers: {
@@ -402,31 +418,22 @@ export class Client {
           Connection: "Upgrade",
           Upgrade: "tcp",
         },
+        body: payload,
+        takeOver: isHijacked,
       });
-      req.on("upgrade", (res: IncomingMessage, socket: Socket, head: Buffer) => {
-        if (res.statusCode !== 101) {
-          socket.destroy();
-          reject(new Internal(`unexpected status ${res.statusCode} for an upgrade, expected 101`));
-          return;
-        }
-        resolve(createAttachStream(socket, head, isMultiplexed(res.headers, version, tty)));
-      });
-      req.on("response", (res: IncomingMessage) => {
-        readAll(res).then(
-          (buf) => {
-            const raw: RawResponse = { status: res.statusCode ?? 0, headers: res.headers, body: buf };
-            if (raw.status >= 400) reject(errorFromResponse(raw));
-            else
-              reject(
-                new Internal(`daemon answered ${raw.status} without upgrading the connection, expected 101`),
-              );
-          },
-          (err: unknown) => reject(err),
-        );
-      });
-      req.on("error", (err) => reject(this.mapError(err)));
-      req.end(payload);
-    });
+    } catch (err) {
+      throw this.mapError(err);
+    }
+    if (res.upgrade) {
+      return createAttachStream(
+        res.upgrade.socket,
+        res.upgrade.head,
+        isMultiplexed(res.headers, version, tty),
+      );
+    }
+    const raw: RawResponse = { status: res.statusCode, headers: res.headers, body: await readAll(res) };
+    if (raw.status >= 400) throw errorFromResponse(raw);
+    throw new Internal(`daemon answered ${raw.status} without upgrading the connection, expected 101`);
   }
 
   /** execCreate creates an exec instance in a running container (`POST /containers/{id}/exec`). */
@@ -581,7 +588,7 @@ export class Client {
     method: string,
     path: string,
     opts: RequestOptions & { signal?: AbortSignal } = {},
-  ): Promise<IncomingMessage> {
+  ): Promise<HttpResponse> {
     return this.stream({
       method,
       path,
@@ -592,10 +599,8 @@ export class Client {
     });
   }
 
-  /** close drops idle keep-alive connections; in-flight requests finish. */
-  close(): void {
-    this.agent.destroy();
-  }
+  /** close releases the client; in-flight requests finish (there are no idle connections to drop). */
+  close(): void {}
 
   /** Symbol.asyncDispose closes the client (`await using client = new Client()`). */
   async [Symbol.asyncDispose](): Promise<void> {
@@ -603,12 +608,6 @@ export class Client {
   }
 
   // ---------- plumbing ----------
-
-  private connectOptions(): http.RequestOptions {
-    return this.target.kind === "unix"
-      ? { socketPath: this.target.socketPath, host: "api.moby.localhost" }
-      : { host: this.target.hostname, port: this.target.port };
-  }
 
   private mapError(err: unknown): Error {
     const name = (err as { name?: unknown } | null)?.name;
@@ -643,7 +642,7 @@ export class Client {
   }
 
   /** stream opens a request and returns the response once its status is known to be 2xx. */
-  private async stream(s: Send): Promise<IncomingMessage> {
+  private async stream(s: Send): Promise<HttpResponse> {
     const res = await this.open({ ...s, timeout: false });
     const status = res.statusCode ?? 0;
     if (status >= 400) {
@@ -653,7 +652,7 @@ export class Client {
     return res;
   }
 
-  private async open(s: Send): Promise<IncomingMessage> {
+  private async open(s: Send): Promise<HttpResponse> {
     let path = s.path;
     if (s.versioned ?? true) path = `/v${await this.apiVersion()}${path}`;
     path += encodeQuery(s.query);
@@ -669,35 +668,23 @@ export class Client {
     }
     if (body instanceof Buffer) headers["Content-Length"] = String(body.length);
     else if (body === undefined && s.method !== "GET" && s.method !== "HEAD") headers["Content-Length"] = "0";
-    return new Promise<IncomingMessage>((resolve, reject) => {
-      const req = http.request({
-        ...this.connectOptions(),
-        agent: this.agent,
+    try {
+      return await sendRequest({
+        target: this.target,
         method: s.method,
         path,
         headers,
-        ...(s.signal ? { signal: s.signal } : {}),
+        body,
+        signal: s.signal,
+        timeoutMs: s.timeout ? this.timeoutMs : undefined,
       });
-      if (s.timeout && this.timeoutMs !== undefined) {
-        req.setTimeout(this.timeoutMs, () => {
-          req.destroy(
-            Object.assign(new Error(`request timed out after ${this.timeoutMs} ms`), {
-              code: "ETIMEDOUT_BERTH",
-            }),
-          );
-        });
-      }
-      req.on("response", resolve);
-      req.on("error", (err) => reject(this.mapRequestError(err)));
-      if (body instanceof Readable) {
-        body.on("error", (err) => req.destroy(err));
-        body.pipe(req);
-      } else req.end(body);
-    });
+    } catch (err) {
+      throw this.mapRequestError(err);
+    }
   }
 
   private mapRequestError(err: unknown): Error {
-    if ((err as { code?: unknown }).code === "ETIMEDOUT_BERTH") {
+    if ((err as { code?: unknown }).code === TIMEOUT_CODE) {
       return new Canceled((err as Error).message, { code: "ETIMEDOUT", cause: err });
     }
     return this.mapError(err);

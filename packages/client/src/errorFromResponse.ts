@@ -1,6 +1,6 @@
-import http from "node:http";
 import { fromStatus } from "@berth/errdefs";
 import type { RawResponse } from "./ClientOptions.ts";
+import { statusText } from "./statusText.ts";
 
 /** errorFromResponse maps a non-2xx answer to the errdefs kind, with the daemon's message. */
 export function errorFromResponse(res: RawResponse): Error {
@@ -14,6 +14,6 @@ export function errorFromResponse(res: RawResponse): Error {
       // not JSON after all: keep the text
     }
   }
-  if (message === "") message = `${res.status} ${http.STATUS_CODES[res.status] ?? "error"}`;
+  if (message === "") message = `${res.status} ${statusText(res.status)}`;
   return fromStatus(res.status, message, { code: `HTTP_${res.status}` });
 }

@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
+import type { IncomingHttpHeaders } from "node:http";
 import { compareVersions, MULTIPLEXED_STREAM, RAW_STREAM } from "@berth/api";
 
 /** isMultiplexed decides the framing: the Content-Type on API >= 1.42, else the TTY flag (never sniffed). */
@@ -26,9 +26,9 @@ export function isStreamLike(v: unknown): v is AsyncIterable<Uint8Array> | NodeJ
 }
 
 /** readAll buffers a response body. */
-export async function readAll(res: IncomingMessage): Promise<Buffer> {
+export async function readAll(res: AsyncIterable<Buffer>): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for await (const c of res as AsyncIterable<Buffer>) parts.push(c);
+  for await (const c of res) parts.push(c);
   return Buffer.concat(parts);
 }
 

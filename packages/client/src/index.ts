@@ -10,3 +10,7 @@ export * from "./connectError.ts";
 export * from "./DockerHost.ts";
 export * from "./encodeQuery.ts";
 export * from "./errorFromResponse.ts";
+export * from "./HttpResponse.ts";
+export * from "./ResponseParser.ts";
+export * from "./sendRequest.ts";
+export * from "./statusText.ts";
