@@ -10,7 +10,6 @@
  */
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
-import { request } from "node:http";
 import { connect as netConnect } from "node:net";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -44,16 +43,14 @@ export function probeSocket(path: string): Promise<{ ok: boolean; code?: string 
 }
 
 /** pingSocket resolves true when `GET /_ping` on the socket answers 200. */
-export function pingSocket(path: string, timeoutMs = 1000): Promise<boolean> {
-  return new Promise((done) => {
-    const req = request({ socketPath: path, path: "/_ping", method: "GET", timeout: timeoutMs }, (res) => {
-      res.resume();
-      done(res.statusCode === 200);
-    });
-    req.on("timeout", () => req.destroy());
-    req.on("error", () => done(false));
-    req.end();
-  });
+export async function pingSocket(path: string, timeoutMs = 1000): Promise<boolean> {
+  try {
+    const client = new Client({ socketPath: path, timeoutMs });
+    const res = await client.request("GET", "/_ping", { throwOnError: false });
+    return res.status === 200;
+  } catch {
+    return false;
+  }
 }
 
 /** findDaemon locates berthd: next to this CLI in the repo, else on PATH. */
