@@ -8,7 +8,6 @@
  *
  * @since 0.1.0
  */
-import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { connect as netConnect } from "node:net";
 import { dirname, resolve } from "node:path";
@@ -84,6 +83,8 @@ export async function startDaemon(socket: string, opts: StartDaemonOptions = {})
     // logging is best effort
   }
   let spawnFailed = false;
+  // child_process (with dgram and friends) is loaded only here, not on every CLI start
+  const { spawn } = await import("node:child_process");
   try {
     const child = spawn(command, args, { detached: true, stdio: ["ignore", fd, fd] });
     child.once("error", () => {
