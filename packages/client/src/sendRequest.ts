@@ -70,7 +70,11 @@ export function sendRequest(req: TransportRequest): Promise<HttpResponse> {
       socket.setTimeout(0);
       socket.removeListener("data", onData);
       socket.removeListener("end", onEnd);
-      bodyStream?.removeListener("data", onBodyData);
+      if (bodyStream) {
+        // the daemon answered (or we failed) before the body was sent: stop reading it, like unpipe
+        bodyStream.removeListener("data", onBodyData);
+        bodyStream.pause();
+      }
     };
     function fail(err: Error): void {
       if (finished) return;

@@ -219,3 +219,30 @@ describe("sendRequest over node:net", () => {
     expect((err as Error).name).toBe("AbortError");
   });
 });
+
+describe("sendRequest when the daemon answers before the body is sent", () => {
+  it("resolves with the early answer and stops reading the body", async () => {
+    const path = await rawServer((socket) => {
+      socket.end(
+        'HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: 18\r\n\r\n{"message":"nope"}',
+      );
+    });
+    let pulled = 0;
+    const body = new Readable({
+      read() {
+        pulled++;
+        if (pulled > 10_000) this.push(null);
+        else this.push(Buffer.alloc(1024, 1));
+      },
+    });
+    const c = new Client({ socketPath: path, version: "1.41" });
+    const err = await c.imageImport(body, { repo: "x" }).catch((e: unknown) => e);
+    expect(isKind(err, "InvalidArgument")).toBe(true);
+    expect((err as Error).message).toBe("nope");
+    await new Promise((r) => setTimeout(r, 20));
+    const after = pulled;
+    await new Promise((r) => setTimeout(r, 20));
+    expect(pulled).toBe(after); // paused, not drained into the void
+    expect(pulled).toBeLessThan(10_000);
+  });
+});
