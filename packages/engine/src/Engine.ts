@@ -66,6 +66,7 @@ export class Engine {
   readonly root: string;
   readonly runRoot: string;
   readonly #log: (msg: string) => void;
+  #componentVersions: Promise<[string, string]> | undefined;
 
   private constructor(
     opts: EngineOptions,
@@ -189,12 +190,12 @@ export class Engine {
    */
   logs(idOrName: string, opts: LogsOptions = {}): { tty: boolean; entries: AsyncIterable<LogEntry> } {
     const info = this.containers.logPath(idOrName);
-    const tail =
-      opts.tail === undefined || opts.tail === "" || opts.tail === "all" ? undefined : Number(opts.tail);
-    if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) {
-      if (!Number.isNaN(tail) && tail < 0) {
-        // docker treats a negative tail as "all"
-      } else throw new InvalidArgument(`invalid value for "tail": ${JSON.stringify(opts.tail)}`);
+    let tail: number | undefined;
+    if (opts.tail !== undefined && opts.tail !== "" && opts.tail !== "all") {
+      const n = Number(opts.tail);
+      if (!Number.isInteger(n))
+        throw new InvalidArgument(`invalid value for "tail": ${JSON.stringify(opts.tail)}`);
+      if (n >= 0) tail = n; // docker reads a negative tail as "all"
     }
     const since = parseUnixTime(opts.since, "since");
     const until = parseUnixTime(opts.until, "until");
@@ -203,7 +204,7 @@ export class Engine {
       follow: opts.follow === true,
       ...(since !== undefined && since > 0n ? { since } : {}),
       ...(until !== undefined && until > 0n ? { until } : {}),
-      ...(tail !== undefined && tail >= 0 ? { tail } : {}),
+      ...(tail !== undefined ? { tail } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(stop ? { stop } : {}),
     });
@@ -248,6 +249,11 @@ export class Engine {
       if (ref === undefined) continue;
       const pivot = this.images.resolve(ref);
       list = list.filter((i) => (key === "before" ? i.created < pivot.created : i.created > pivot.created));
+    }
+    const until = f.until?.[0];
+    if (until !== undefined) {
+      const limit = parseTimeFilter(until);
+      list = list.filter((i) => Date.parse(i.created) <= limit);
     }
     return list
       .sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0))
@@ -331,14 +337,18 @@ export class Engine {
 
   /** version is docker's `GET /version`. */
   async version(): Promise<Record<string, unknown>> {
-    const runc = await pexecFile("runc", ["--version"]).then(
-      (r) => /runc version (\S+)/.exec(r.stdout)?.[1] ?? "",
-      () => "",
-    );
-    const conmon = await pexecFile("conmon", ["--version"]).then(
-      (r) => /conmon version (\S+)/.exec(r.stdout)?.[1] ?? "",
-      () => "",
-    );
+    // The binaries do not change under a running engine: ask them once.
+    this.#componentVersions ??= Promise.all([
+      pexecFile("runc", ["--version"]).then(
+        (r) => /runc version (\S+)/.exec(r.stdout)?.[1] ?? "",
+        () => "",
+      ),
+      pexecFile("conmon", ["--version"]).then(
+        (r) => /conmon version (\S+)/.exec(r.stdout)?.[1] ?? "",
+        () => "",
+      ),
+    ]);
+    const [runc, conmon] = await this.#componentVersions;
     const details = {
       ApiVersion: API_VERSION,
       Arch: "amd64",
@@ -458,4 +468,32 @@ function parseUnixTime(v: string | undefined, what: string): bigint | undefined 
   if (!m)
     throw new InvalidArgument(`invalid value for "${what}": ${JSON.stringify(v)} is not a unix timestamp`);
   return BigInt(m[1]!) * 1_000_000_000n + BigInt((m[2] ?? "").padEnd(9, "0") || "0");
+}
+
+/**
+ * parseTimeFilter reads docker's `until` filter value: a unix timestamp (fractions allowed), an
+ * RFC 3339 date or date-time, or a Go duration before now (`10m`, `1h30m`, `24h`); milliseconds.
+ */
+export function parseTimeFilter(v: string, now = Date.now()): number {
+  if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
+  if (/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(v)) {
+    const unit: Record<string, number> = {
+      ns: 1e-6,
+      us: 1e-3,
+      µs: 1e-3,
+      ms: 1,
+      s: 1000,
+      m: 60_000,
+      h: 3_600_000,
+    };
+    let ms = 0;
+    for (const m of v.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) ms += Number(m[1]) * unit[m[2]!]!;
+    return now - ms;
+  }
+  const t = Date.parse(v);
+  if (Number.isNaN(t))
+    throw new InvalidArgument(
+      `invalid filter 'until=${v}': expected a timestamp, a date or a duration such as 10m`,
+    );
+  return t;
 }

@@ -79,3 +79,14 @@ describe("signalNumber", () => {
     expect(() => signalNumber("SIGNOPE")).toThrow("Invalid signal: SIGNOPE");
   });
 });
+
+describe("parseTimeFilter", () => {
+  it("reads timestamps, dates and durations", async () => {
+    const { parseTimeFilter } = await import("../src/Engine.ts");
+    const now = Date.parse("2026-01-01T12:00:00Z");
+    expect(parseTimeFilter("1700000000", now)).toBe(1_700_000_000_000);
+    expect(parseTimeFilter("2026-01-01T11:00:00Z", now)).toBe(Date.parse("2026-01-01T11:00:00Z"));
+    expect(parseTimeFilter("1h30m", now)).toBe(now - 5_400_000);
+    expect(() => parseTimeFilter("yesterday", now)).toThrow("invalid filter 'until=yesterday'");
+  });
+});
