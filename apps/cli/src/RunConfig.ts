@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import { zeroHostConfig } from "@berth/api";
 import { expandEnvFlag, readEnvFile } from "./EnvFile.ts";
 import { bool, type FlagSpec, int, list, type ParsedArgs, str } from "./FlagParser.ts";
 import { parseNanoCpus, ramInBytes } from "./units.ts";
@@ -241,69 +242,24 @@ export function buildCreateRequest(p: ParsedArgs, ctx: RunContext, detach: boole
   if (stopSignal !== undefined) config.StopSignal = stopSignal;
   if (stopTimeout !== undefined) config.StopTimeout = stopTimeout;
 
+  // Docker's zero HostConfig overlaid with what the flags say; the CLI sends -1 and 0 where the
+  // zero swappiness and pids limit are null.
   const hostConfig: Record<string, unknown> = {
+    ...zeroHostConfig(),
     Binds: binds.length > 0 ? binds : null,
-    ContainerIDFile: "",
-    LogConfig: { Type: "", Config: {} },
     NetworkMode: network,
     PortBindings: bindings,
     RestartPolicy: restart,
     AutoRemove: autoRemove,
-    VolumeDriver: "",
-    VolumesFrom: null,
     ConsoleSize: tty ? [...ctx.consoleSize] : [0, 0],
     CapAdd: capAdd.length > 0 ? capAdd : null,
     CapDrop: capDrop.length > 0 ? capDrop : null,
-    CgroupnsMode: "",
-    Dns: [],
-    DnsOptions: [],
-    DnsSearch: [],
-    ExtraHosts: null,
-    GroupAdd: null,
-    IpcMode: "",
-    Cgroup: "",
-    Links: null,
-    OomScoreAdj: 0,
-    PidMode: "",
     Privileged: bool(p, "privileged"),
-    PublishAllPorts: false,
     ReadonlyRootfs: bool(p, "read-only"),
-    SecurityOpt: null,
-    UTSMode: "",
-    UsernsMode: "",
-    ShmSize: 0,
-    Isolation: "",
-    CpuShares: 0,
     Memory: memory === undefined ? 0 : ramInBytes(memory),
     NanoCpus: cpus === undefined ? 0 : parseNanoCpus(cpus),
-    CgroupParent: "",
-    BlkioWeight: 0,
-    BlkioWeightDevice: [],
-    BlkioDeviceReadBps: [],
-    BlkioDeviceWriteBps: [],
-    BlkioDeviceReadIOps: [],
-    BlkioDeviceWriteIOps: [],
-    CpuPeriod: 0,
-    CpuQuota: 0,
-    CpuRealtimePeriod: 0,
-    CpuRealtimeRuntime: 0,
-    CpusetCpus: "",
-    CpusetMems: "",
-    Devices: [],
-    DeviceCgroupRules: null,
-    DeviceRequests: null,
-    MemoryReservation: 0,
-    MemorySwap: 0,
     MemorySwappiness: -1,
-    OomKillDisable: false,
     PidsLimit: int(p, "pids-limit") ?? 0,
-    Ulimits: [],
-    CpuCount: 0,
-    CpuPercent: 0,
-    IOMaximumIOps: 0,
-    IOMaximumBandwidth: 0,
-    MaskedPaths: null,
-    ReadonlyPaths: null,
   };
   if (bool(p, "init")) hostConfig.Init = true;
 

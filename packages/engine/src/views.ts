@@ -1,3 +1,4 @@
+import { type ZeroHostConfig, zeroHostConfig } from "@berth/api";
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from "@berth/runtime";
 import type { ContainerRecord } from "./types.ts";
 import { ZERO_TIME } from "./types.ts";
@@ -22,6 +23,15 @@ export const EMPTY_CONFIG = {
   OnBuild: null,
   Labels: {},
 } as const;
+
+/**
+ * zeroHostConfigForInspect is docker's zero HostConfig without `AutoRemove`, which inspect shows
+ * only when the create request set it.
+ */
+function zeroHostConfigForInspect(): Omit<ZeroHostConfig, "AutoRemove"> {
+  const { AutoRemove: _unset, ...zero } = zeroHostConfig();
+  return zero;
+}
 
 /** containerInspect renders a record as docker's `GET /containers/{id}/json` answer. */
 export function containerInspect(
@@ -62,61 +72,9 @@ export function containerInspect(
     AppArmorProfile: "",
     ExecIDs: null,
     HostConfig: {
-      Binds: null,
-      ContainerIDFile: "",
-      PortBindings: {},
-      VolumeDriver: "",
-      VolumesFrom: null,
-      CapAdd: null,
-      CapDrop: null,
+      ...zeroHostConfigForInspect(),
       CgroupnsMode: "host",
-      Dns: [],
-      DnsOptions: [],
-      DnsSearch: [],
-      ExtraHosts: null,
-      GroupAdd: null,
       IpcMode: "private",
-      Cgroup: "",
-      Links: null,
-      OomScoreAdj: 0,
-      PidMode: "",
-      Privileged: false,
-      PublishAllPorts: false,
-      ReadonlyRootfs: false,
-      SecurityOpt: null,
-      UTSMode: "",
-      UsernsMode: "",
-      ConsoleSize: [0, 0],
-      Isolation: "",
-      CpuShares: 0,
-      Memory: 0,
-      NanoCpus: 0,
-      CgroupParent: "",
-      BlkioWeight: 0,
-      BlkioWeightDevice: [],
-      BlkioDeviceReadBps: [],
-      BlkioDeviceWriteBps: [],
-      BlkioDeviceReadIOps: [],
-      BlkioDeviceWriteIOps: [],
-      CpuPeriod: 0,
-      CpuQuota: 0,
-      CpuRealtimePeriod: 0,
-      CpuRealtimeRuntime: 0,
-      CpusetCpus: "",
-      CpusetMems: "",
-      Devices: [],
-      DeviceCgroupRules: null,
-      DeviceRequests: null,
-      MemoryReservation: 0,
-      MemorySwap: 0,
-      MemorySwappiness: null,
-      OomKillDisable: false,
-      PidsLimit: null,
-      Ulimits: [],
-      CpuCount: 0,
-      CpuPercent: 0,
-      IOMaximumIOps: 0,
-      IOMaximumBandwidth: 0,
       ...rec.hostConfig,
       MaskedPaths: privileged ? null : [...DEFAULT_MASKED_PATHS],
       ReadonlyPaths: privileged ? null : [...DEFAULT_READONLY_PATHS],
