@@ -22,6 +22,10 @@ export interface Warning {
 /** ParseResult is the AST root (its children are the instructions) plus what the directives set. */
 export interface ParseResult {
   readonly ast: Node;
+  /** File name used in errors. */
+  readonly file: string;
+  /** The decoded source text. */
+  readonly text: string;
   readonly escapeToken: string;
   readonly directives: readonly Directive[];
   readonly warnings: readonly Warning[];
@@ -186,5 +190,5 @@ export function parse(source: string | Uint8Array, options: ParseOptions = {}): 
     comments = [];
   }
   if (root.startLine < 0) throw src.error("file with no instructions", Math.max(1, currentLine));
-  return { ast: root, escapeToken, directives, warnings };
+  return { ast: root, file: src.file, text, escapeToken, directives, warnings };
 }
