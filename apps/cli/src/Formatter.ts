@@ -46,6 +46,22 @@ export function executeTemplate(tmpl: Template, data: unknown): string {
 }
 
 /**
+ * listFormat picks a list command's format as docker does: `-q` means `{{.ID}}` whatever
+ * `--format` says, an empty or bare `table` format means the command's default table, anything
+ * else is the user's format.
+ */
+export function listFormat(userFormat: string, quiet: boolean, defaultTable: string): string {
+  if (quiet) return "{{.ID}}";
+  return userFormat === "" || userFormat === "table" ? defaultTable : userFormat;
+}
+
+/** renderObject renders one object with a `--format` value (`json` means `{{json .}}`), newline ended. */
+export function renderObject(format: string, data: unknown): string {
+  const tmpl = parseTemplate(format === "json" ? "{{json .}}" : format);
+  return `${executeTemplate(tmpl, data)}\n`;
+}
+
+/**
  * renderRows renders `rows` (template contexts) with `format`; `header` maps field names to
  * column titles for table formats. Returns the full text to print.
  */

@@ -5,11 +5,10 @@
  * @since 0.1.0
  */
 
-import { TerminalSession } from "../AttachIO.ts";
-import { type CommandModule, StatusError } from "../Command.ts";
+import type { CommandModule } from "../Command.ts";
 import { bool, str } from "../FlagParser.ts";
-import { buildCreateRequest, CREATE_FLAGS } from "../RunConfig.ts";
-import { createContainer, withHelp } from "./createContainer.ts";
+import { CREATE_FLAGS } from "../RunConfig.ts";
+import { createContainer, parseCreateRequest } from "./createContainer.ts";
 
 /** command is `berth create`. */
 export const command: CommandModule = {
@@ -24,12 +23,7 @@ export const command: CommandModule = {
     ownsShortH: true,
   },
   async run(inv) {
-    let req: ReturnType<typeof buildCreateRequest>;
-    try {
-      req = buildCreateRequest(inv.parsed, { consoleSize: TerminalSession.size() }, false);
-    } catch (err) {
-      throw new StatusError(withHelp((err as Error).message, "create"), 125);
-    }
+    const req = parseCreateRequest(inv.parsed, false, "create");
     const client = await inv.client();
     const pull = str(inv.parsed, "pull") ?? "missing";
     const id = await createContainer(client, req, pull, bool(inv.parsed, "quiet"), "create");

@@ -7,13 +7,27 @@
  * @since 0.1.0
  */
 import type { Client } from "@berth/client";
+import { TerminalSession } from "../AttachIO.ts";
 import { BIN, StatusError } from "../Command.ts";
 import { describeError, isNotFound } from "../daemonError.ts";
-import type { CreateRequest } from "../RunConfig.ts";
+import type { ParsedArgs } from "../FlagParser.ts";
+import { buildCreateRequest, type CreateRequest } from "../RunConfig.ts";
 
 /** withHelp is docker's withHelp: `berth: <err>\n\nRun 'berth <cmd> --help' for more information`. */
 export function withHelp(message: string, cmd: string): string {
   return `${BIN}: ${message}\n\nRun '${BIN} ${cmd} --help' for more information`;
+}
+
+/**
+ * parseCreateRequest builds the create request of `run`/`create` for the current terminal size;
+ * a bad flag value exits 125 with docker's `--help` hint.
+ */
+export function parseCreateRequest(p: ParsedArgs, detach: boolean, cmd: string): CreateRequest {
+  try {
+    return buildCreateRequest(p, { consoleSize: TerminalSession.size() }, detach);
+  } catch (err) {
+    throw new StatusError(withHelp((err as Error).message, cmd), 125);
+  }
 }
 
 /**

@@ -7,13 +7,14 @@
  */
 import type { CommandModule } from "../Command.ts";
 import { bool, list, str } from "../FlagParser.ts";
-import { renderRows } from "../Formatter.ts";
+import { listFormat, renderRows } from "../Formatter.ts";
 import {
   DEFAULT_IMAGES_DIGEST_FORMAT,
   DEFAULT_IMAGES_FORMAT,
   IMAGES_HEADER,
   imageRows,
 } from "../ImageRow.ts";
+import { FILTER_FLAG, LIST_FORMAT_FLAG, NO_TRUNC_FLAG } from "./commonFlags.ts";
 import { parseFilters } from "./filters.ts";
 
 /** command is `berth images`. */
@@ -26,19 +27,9 @@ export const command: CommandModule = {
     flags: [
       { name: "all", short: "a", type: "bool", usage: "Show all images (default hides intermediate images)" },
       { name: "digests", type: "bool", usage: "Show digests" },
-      {
-        name: "filter",
-        short: "f",
-        type: "list",
-        valueName: "filter",
-        usage: "Filter output based on conditions provided",
-      },
-      {
-        name: "format",
-        type: "string",
-        usage: "Format output using a custom template ('table', 'table TEMPLATE', 'json', 'TEMPLATE')",
-      },
-      { name: "no-trunc", type: "bool", usage: "Don't truncate output" },
+      FILTER_FLAG,
+      LIST_FORMAT_FLAG,
+      NO_TRUNC_FLAG,
       { name: "quiet", short: "q", type: "bool", usage: "Only show image IDs" },
     ],
     args: { kind: "range", min: 0, max: 1 },
@@ -47,12 +38,11 @@ export const command: CommandModule = {
     const p = inv.parsed;
     const quiet = bool(p, "quiet");
     const digests = bool(p, "digests");
-    const userFormat = str(p, "format") ?? "";
-    let format: string;
-    if (quiet) format = "{{.ID}}";
-    else if (userFormat === "" || userFormat === "table") {
-      format = digests ? DEFAULT_IMAGES_DIGEST_FORMAT : DEFAULT_IMAGES_FORMAT;
-    } else format = userFormat;
+    const format = listFormat(
+      str(p, "format") ?? "",
+      quiet,
+      digests ? DEFAULT_IMAGES_DIGEST_FORMAT : DEFAULT_IMAGES_FORMAT,
+    );
     const filters = parseFilters(list(p, "filter")) ?? {};
     if (p.args[0] !== undefined) filters.reference = [...(filters.reference ?? []), p.args[0]];
     const client = await inv.client();

@@ -8,8 +8,9 @@ import type { SystemInfo } from "@berth/api";
 import { type CommandModule, StatusError } from "../Command.ts";
 import { describeError } from "../daemonError.ts";
 import { str } from "../FlagParser.ts";
-import { executeTemplate, parseTemplate } from "../Formatter.ts";
+import { renderObject } from "../Formatter.ts";
 import { bytesSize } from "../units.ts";
+import { OBJECT_FORMAT_FLAG } from "./commonFlags.ts";
 import { CLI_VERSION } from "./version.ts";
 
 /** formatInfo renders docker's Server section of `docker info`. */
@@ -90,23 +91,14 @@ export const command: CommandModule = {
     use: "[OPTIONS]",
     short: "Display system-wide information",
     aliases: ["system info", "info"],
-    flags: [
-      {
-        name: "format",
-        short: "f",
-        type: "string",
-        usage: "Format output using a custom template ('json', 'TEMPLATE')",
-      },
-    ],
+    flags: [OBJECT_FORMAT_FLAG],
     args: { kind: "none" },
   },
   async run(inv) {
     const format = str(inv.parsed, "format");
     const client = await inv.client();
     if (format !== undefined && format !== "") {
-      const info = await client.info();
-      const tmpl = parseTemplate(format === "json" ? "{{json .}}" : format);
-      process.stdout.write(`${executeTemplate(tmpl, info)}\n`);
+      process.stdout.write(renderObject(format, await client.info()));
       return 0;
     }
     process.stdout.write(

@@ -11,6 +11,7 @@ import { type CommandModule, StatusError } from "../Command.ts";
 import { describeError, isNotFound } from "../daemonError.ts";
 import { bool, str } from "../FlagParser.ts";
 import { executeTemplate, parseTemplate } from "../Formatter.ts";
+import { OBJECT_FORMAT_FLAG } from "./commonFlags.ts";
 
 type Kind = "container" | "image" | "network" | "volume";
 
@@ -38,12 +39,7 @@ export const command: CommandModule = {
     use: "[OPTIONS] NAME|ID [NAME|ID...]",
     short: "Return low-level information on Berth objects",
     flags: [
-      {
-        name: "format",
-        short: "f",
-        type: "string",
-        usage: "Format output using a custom template ('json', 'TEMPLATE')",
-      },
+      OBJECT_FORMAT_FLAG,
       { name: "size", short: "s", type: "bool", usage: "Display total file sizes if the type is container" },
       { name: "type", type: "string", usage: "Only inspect objects of the given type" },
     ],

@@ -7,7 +7,8 @@
 import type { CommandModule } from "../Command.ts";
 import { containerContext, DEFAULT_PS_FORMAT, PS_HEADER } from "../ContainerRow.ts";
 import { bool, int, list, str } from "../FlagParser.ts";
-import { renderRows } from "../Formatter.ts";
+import { listFormat, renderRows } from "../Formatter.ts";
+import { FILTER_FLAG, LIST_FORMAT_FLAG, NO_TRUNC_FLAG } from "./commonFlags.ts";
 import { parseFilters } from "./filters.ts";
 
 /** command is `berth ps`. */
@@ -19,18 +20,8 @@ export const command: CommandModule = {
     aliases: ["container ls", "container list", "container ps", "ps"],
     flags: [
       { name: "all", short: "a", type: "bool", usage: "Show all containers (default shows just running)" },
-      {
-        name: "filter",
-        short: "f",
-        type: "list",
-        valueName: "filter",
-        usage: "Filter output based on conditions provided",
-      },
-      {
-        name: "format",
-        type: "string",
-        usage: "Format output using a custom template ('table', 'table TEMPLATE', 'json', 'TEMPLATE')",
-      },
+      FILTER_FLAG,
+      LIST_FORMAT_FLAG,
       {
         name: "last",
         short: "n",
@@ -44,7 +35,7 @@ export const command: CommandModule = {
         type: "bool",
         usage: "Show the latest created container (includes all states)",
       },
-      { name: "no-trunc", type: "bool", usage: "Don't truncate output" },
+      NO_TRUNC_FLAG,
       { name: "quiet", short: "q", type: "bool", usage: "Only display container IDs" },
       { name: "size", short: "s", type: "bool", usage: "Display total file sizes" },
     ],
@@ -54,13 +45,11 @@ export const command: CommandModule = {
     const p = inv.parsed;
     const quiet = bool(p, "quiet");
     const size = bool(p, "size");
-    const userFormat = str(p, "format") ?? "";
-    let format: string;
-    if (userFormat === "" || userFormat === "table") {
-      format = quiet ? "{{.ID}}" : size ? `${DEFAULT_PS_FORMAT}\t{{.Size}}` : DEFAULT_PS_FORMAT;
-    } else {
-      format = quiet ? "{{.ID}}" : userFormat;
-    }
+    const format = listFormat(
+      str(p, "format") ?? "",
+      quiet,
+      size ? `${DEFAULT_PS_FORMAT}\t{{.Size}}` : DEFAULT_PS_FORMAT,
+    );
     const filters = parseFilters(list(p, "filter"));
     let limit = int(p, "last") ?? -1;
     if (bool(p, "latest")) limit = 1;

@@ -9,8 +9,8 @@ import type { AttachStream } from "@berth/client";
 import { proxySignals, streamAttach, TerminalSession } from "../AttachIO.ts";
 import { type CommandModule, StatusError } from "../Command.ts";
 import { bool, str } from "../FlagParser.ts";
-import { buildCreateRequest, RUN_FLAGS } from "../RunConfig.ts";
-import { createContainer, runStatusError, withHelp } from "./createContainer.ts";
+import { RUN_FLAGS } from "../RunConfig.ts";
+import { createContainer, parseCreateRequest, runStatusError } from "./createContainer.ts";
 
 /** command is `berth run`. */
 export const command: CommandModule = {
@@ -27,12 +27,7 @@ export const command: CommandModule = {
   async run(inv) {
     const p = inv.parsed;
     const detach = bool(p, "detach");
-    let req: ReturnType<typeof buildCreateRequest>;
-    try {
-      req = buildCreateRequest(p, { consoleSize: TerminalSession.size() }, detach);
-    } catch (err) {
-      throw new StatusError(withHelp((err as Error).message, "run"), 125);
-    }
+    const req = parseCreateRequest(p, detach, "run");
     if (!detach && req.tty && req.attachStdin && !process.stdin.isTTY) {
       throw new StatusError("the input device is not a TTY", 1);
     }

@@ -11,7 +11,8 @@ import { API_VERSION } from "@berth/api";
 import { type CommandModule, StatusError } from "../Command.ts";
 import { describeError } from "../daemonError.ts";
 import { str } from "../FlagParser.ts";
-import { executeTemplate, parseTemplate } from "../Formatter.ts";
+import { renderObject } from "../Formatter.ts";
+import { OBJECT_FORMAT_FLAG } from "./commonFlags.ts";
 
 /** CLI_VERSION is reported as the client version. */
 export const CLI_VERSION = "0.1.0";
@@ -80,14 +81,7 @@ export const command: CommandModule = {
     name: "version",
     use: "[OPTIONS]",
     short: "Show the Berth version information",
-    flags: [
-      {
-        name: "format",
-        short: "f",
-        type: "string",
-        usage: "Format output using a custom template ('json', 'TEMPLATE')",
-      },
-    ],
+    flags: [OBJECT_FORMAT_FLAG],
     args: { kind: "none" },
   },
   async run(inv) {
@@ -112,8 +106,7 @@ export const command: CommandModule = {
     };
     const format = str(inv.parsed, "format");
     if (format !== undefined && format !== "") {
-      const tmpl = parseTemplate(format === "json" ? "{{json .}}" : format);
-      process.stdout.write(`${executeTemplate(tmpl, { Client: clientInfo, Server: server ?? null })}\n`);
+      process.stdout.write(renderObject(format, { Client: clientInfo, Server: server ?? null }));
     } else {
       const downgraded = api !== API_VERSION ? ` (downgraded from ${API_VERSION})` : "";
       let out = "Client:\n";
