@@ -19,7 +19,11 @@ export function levenshtein(a: string, b: string): number {
  * exact match means there is nothing to suggest. Case-insensitive matching returns the option in
  * the case of `value` (all lower or all upper) when `value` is consistently cased.
  */
-export function suggest(value: string, options: readonly string[], caseSensitive: boolean): string | undefined {
+export function suggest(
+  value: string,
+  options: readonly string[],
+  caseSensitive: boolean,
+): string | undefined {
   const v = caseSensitive ? value : value.toLowerCase();
   let match: string | undefined;
   let min = 3;

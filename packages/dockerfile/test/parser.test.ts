@@ -5,7 +5,9 @@ const d = (text: string) => dump(parse(text).ast);
 
 describe("parse", () => {
   it("reads directives only from the leading comment block", () => {
-    const r = parse("# syntax=docker/dockerfile:1\n# check=skip=all\n# escape=`\nFROM a\nRUN x `\n  y\n# escape=\\\n");
+    const r = parse(
+      "# syntax=docker/dockerfile:1\n# check=skip=all\n# escape=`\nFROM a\nRUN x `\n  y\n# escape=\\\n",
+    );
     expect(r.directives.map((x) => [x.name, x.value, x.line])).toEqual([
       ["syntax", "docker/dockerfile:1", 1],
       ["check", "skip=all", 2],
@@ -38,9 +40,11 @@ describe("parse", () => {
   });
 
   it("parses flags, JSON and shell forms", () => {
-    expect(d('COPY --from=build --chmod=644 ["a b", "/c"]')).toBe('(copy ["--from=build" "--chmod=644"] "a b" "/c")');
-    expect(d("COPY --chown=\"a b\" -- --odd /d")).toBe('(copy ["--chown=a b"] "--odd" "/d")');
-    expect(d("RUN [\"echo\", 1]".replace("1", '"1"'))).toBe('(run "echo" "1")');
+    expect(d('COPY --from=build --chmod=644 ["a b", "/c"]')).toBe(
+      '(copy ["--from=build" "--chmod=644"] "a b" "/c")',
+    );
+    expect(d('COPY --chown="a b" -- --odd /d')).toBe('(copy ["--chown=a b"] "--odd" "/d")');
+    expect(d('RUN ["echo", 1]'.replace("1", '"1"'))).toBe('(run "echo" "1")');
     expect(d("RUN ['echo']")).toBe("(run \"['echo']\")");
     expect(() => parse('CMD ["a", 1]')).toThrow(DockerfileError);
     expect(parse('CMD ["a"]').ast.children[0]?.attributes.json).toBe(true);
@@ -56,9 +60,13 @@ describe("parse", () => {
   });
 
   it("collects heredoc bodies", () => {
-    const r = parse("FROM a\nRUN <<EOF\necho hi\nEOF\nCOPY <<A <<-'B' /dst/\nline a\nA\n\t\tline b\n\tB\nRUN echo\n");
+    const r = parse(
+      "FROM a\nRUN <<EOF\necho hi\nEOF\nCOPY <<A <<-'B' /dst/\nline a\nA\n\t\tline b\n\tB\nRUN echo\n",
+    );
     const [, run, copy, last] = r.ast.children;
-    expect(run?.heredocs).toEqual([{ name: "EOF", fileDescriptor: 0, expand: true, chomp: false, content: "echo hi\n" }]);
+    expect(run?.heredocs).toEqual([
+      { name: "EOF", fileDescriptor: 0, expand: true, chomp: false, content: "echo hi\n" },
+    ]);
     expect(dump(r.ast).split("\n")[1]).toBe('(run "<<EOF")');
     expect(copy?.heredocs.map((h) => [h.name, h.expand, h.chomp, h.content])).toEqual([
       ["A", true, false, "line a\n"],

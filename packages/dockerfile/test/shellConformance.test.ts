@@ -20,7 +20,8 @@ function envVarCases(dir: string): EnvCase[] {
     .forEach((raw, i) => {
       if (raw.startsWith("#") || raw.trim() === "") return;
       const fields = raw.trim().split("|");
-      if (fields.length !== 3) throw new Error(`envVarTest:${i + 1}: expected 3 fields, found ${fields.length}`);
+      if (fields.length !== 3)
+        throw new Error(`envVarTest:${i + 1}: expected 3 fields, found ${fields.length}`);
       const [platform, input, expected] = fields.map((f) => f.trim()) as [string, string, string];
       if (platform === "A" || platform === "U") out.push({ line: i + 1, input, expected });
     });
@@ -48,10 +49,16 @@ function wordsCases(dir: string): WordsCase[] {
         return;
       }
       const fields = raw.split("|");
-      if (fields.length !== 2) throw new Error(`wordsTest:${i + 1}: expected 2 fields, found ${fields.length}`);
+      if (fields.length !== 2)
+        throw new Error(`wordsTest:${i + 1}: expected 2 fields, found ${fields.length}`);
       const input = (fields[0] as string).trim();
       const expected = (fields[1] as string).replace(/^[ \t]+/, "");
-      out.push({ line: i + 1, env: new Map(env), input, expected: expected === "error" ? "error" : expected.split(",") });
+      out.push({
+        line: i + 1,
+        env: new Map(env),
+        input,
+        expected: expected === "error" ? "error" : expected.split(","),
+      });
     });
   return out;
 }
@@ -65,7 +72,9 @@ describe.skipIf(base === undefined)("dockerfile-shell conformance", () => {
     ["NULL", ""],
   ]);
 
-  it.each(envVarCases(dir).map((c) => [`line ${c.line}: ${c.input}`, c] as const))("envVarTest %s", (_, c) => {
+  it.each(
+    envVarCases(dir).map((c) => [`line ${c.line}: ${c.input}`, c] as const),
+  )("envVarTest %s", (_, c) => {
     const lex = new Lex();
     if (c.expected === "error") expect(() => lex.processWord(c.input, env)).toThrow();
     else expect(lex.processWord(c.input, env)).toBe(c.expected);

@@ -33,7 +33,9 @@ export class Flags {
       const name = flagName.slice(2);
       const type = this.declared.get(name);
       if (type === undefined) {
-        throw new InstructionError(withSuggestion(`unknown flag: ${flagName}`, name, [...this.declared.keys()], true));
+        throw new InstructionError(
+          withSuggestion(`unknown flag: ${flagName}`, name, [...this.declared.keys()], true),
+        );
       }
       if (this.values.has(name) && type !== "strings") {
         throw new InstructionError(`duplicate flag specified: ${flagName}`);

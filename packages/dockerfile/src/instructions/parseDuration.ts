@@ -1,8 +1,8 @@
 const UNITS: Record<string, number> = {
   ns: 1,
   us: 1e3,
-  "µs": 1e3,
-  "μs": 1e3,
+  µs: 1e3,
+  μs: 1e3,
   ms: 1e6,
   s: 1e9,
   m: 60e9,
@@ -28,7 +28,8 @@ export function parseDuration(s: string): number {
     const m = /^(\d*)(?:\.(\d*))?([^\d.]+)/.exec(rest);
     if (m === null || (m[1] === "" && (m[2] ?? "") === "")) throw bad();
     const unit = UNITS[m[3] ?? ""];
-    if (unit === undefined) throw new Error(`time: unknown unit ${JSON.stringify(m[3])} in duration ${JSON.stringify(s)}`);
+    if (unit === undefined)
+      throw new Error(`time: unknown unit ${JSON.stringify(m[3])} in duration ${JSON.stringify(s)}`);
     total += Number(`${m[1] || "0"}.${m[2] || "0"}`) * unit;
     rest = rest.slice(m[0].length);
   }

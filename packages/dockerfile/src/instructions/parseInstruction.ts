@@ -68,7 +68,13 @@ export function parseInstruction(node: Node, source?: SourceText): Instruction {
     if (!(err instanceof InstructionError)) throw err;
     const location =
       source?.location(node.startLine, node.endLine) ??
-      ({ file: "Dockerfile", line: node.startLine, endLine: node.endLine, column: 1, sourceLine: node.original } as const);
+      ({
+        file: "Dockerfile",
+        line: node.startLine,
+        endLine: node.endLine,
+        column: 1,
+        sourceLine: node.original,
+      } as const);
     throw new DockerfileError(err.message, location);
   }
 }
@@ -95,7 +101,9 @@ function parseNode(node: Node): Instruction {
       if (args.length === 3 && args[1]?.toLowerCase() === "as") {
         name = (args[2] ?? "").toLowerCase();
         if (!STAGE_NAME.test(name)) {
-          fail(`invalid name for build stage: "${args[2]}", name can't start with a number or contain symbols`);
+          fail(
+            `invalid name for build stage: "${args[2]}", name can't start with a number or contain symbols`,
+          );
         }
       } else if (args.length !== 1) {
         fail("FROM requires either one or three arguments");
@@ -116,7 +124,12 @@ function parseNode(node: Node): Instruction {
       flags.parse();
       let cmd = shellArgs(req);
       if (node.value.toUpperCase() === "ENTRYPOINT" && cmd.length === 0) cmd = [];
-      return { kind: node.value.toUpperCase() as "CMD" | "ENTRYPOINT", ...base, cmd, prependShell: !req.json };
+      return {
+        kind: node.value.toUpperCase() as "CMD" | "ENTRYPOINT",
+        ...base,
+        cmd,
+        prependShell: !req.json,
+      };
     }
     case "SHELL": {
       flags.parse();
@@ -178,7 +191,8 @@ function parseNode(node: Node): Instruction {
       flags.parse();
       const trigger = (args[0] ?? "").trim().toUpperCase();
       if (trigger === "ONBUILD") fail("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
-      if (trigger === "MAINTAINER" || trigger === "FROM") fail(`${trigger} isn't allowed as an ONBUILD trigger`);
+      if (trigger === "MAINTAINER" || trigger === "FROM")
+        fail(`${trigger} isn't allowed as an ONBUILD trigger`);
       let expression = node.original.replace(/^\s*ONBUILD\s*/i, "");
       for (const h of node.heredocs) expression += `\n${h.content}${h.name}`;
       return { kind: "ONBUILD", ...base, expression };
@@ -233,7 +247,10 @@ function parseRun(req: Request): RunInstruction {
   };
 }
 
-function sourcesAndDest(req: Request, cmd: string): { sources: string[]; dest: string; heredocs: SourceContent[] } {
+function sourcesAndDest(
+  req: Request,
+  cmd: string,
+): { sources: string[]; dest: string; heredocs: SourceContent[] } {
   const srcs = req.args.slice(0, -1);
   const dest = req.args[req.args.length - 1] ?? "";
   if (parseHeredoc(dest) !== undefined) fail(`${cmd} cannot accept a heredoc as a destination`);
@@ -256,7 +273,9 @@ function sourcesAndDest(req: Request, cmd: string): { sources: string[]; dest: s
 function parseCopy(req: Request): CopyInstruction {
   const { flags } = req;
   if (req.args.length < 2) {
-    fail("COPY requires at least two arguments, but only one was provided. Destination could not be determined");
+    fail(
+      "COPY requires at least two arguments, but only one was provided. Destination could not be determined",
+    );
   }
   flags
     .declare("chown", "string")
@@ -285,7 +304,9 @@ function parseCopy(req: Request): CopyInstruction {
 function parseAdd(req: Request): AddInstruction {
   const { flags } = req;
   if (req.args.length < 2) {
-    fail("ADD requires at least two arguments, but only one was provided. Destination could not be determined");
+    fail(
+      "ADD requires at least two arguments, but only one was provided. Destination could not be determined",
+    );
   }
   flags
     .declare("chown", "string")

@@ -59,7 +59,8 @@ export function csvFields(s: string): string[] {
     if (s[i] === '"') {
       i++;
       for (;;) {
-        if (i >= s.length) throw new InstructionError(`failed to parse csv mounts: extraneous or missing " in quoted-field`);
+        if (i >= s.length)
+          throw new InstructionError(`failed to parse csv mounts: extraneous or missing " in quoted-field`);
         if (s[i] === '"') {
           if (s[i + 1] === '"') {
             field += '"';
@@ -72,7 +73,8 @@ export function csvFields(s: string): string[] {
         field += s[i];
         i++;
       }
-      if (i < s.length && s[i] !== ",") throw new InstructionError(`failed to parse csv mounts: extraneous " in field`);
+      if (i < s.length && s[i] !== ",")
+        throw new InstructionError(`failed to parse csv mounts: extraneous " in field`);
     } else {
       const j = s.indexOf(",", i);
       field = j < 0 ? s.slice(i) : s.slice(i, j);
@@ -139,7 +141,8 @@ export function parseMount(value: string, expand: (word: string) => string = (w)
     switch (key) {
       case "type": {
         const t = v.toLowerCase() as MountType;
-        if (!TYPES.includes(t)) throw new InstructionError(withSuggestion(`unsupported mount type "${v}"`, v, TYPES, true));
+        if (!TYPES.includes(t))
+          throw new InstructionError(withSuggestion(`unsupported mount type "${v}"`, v, TYPES, true));
         m.type = t;
         break;
       }
@@ -172,7 +175,8 @@ export function parseMount(value: string, expand: (word: string) => string = (w)
         m.required = parseBool(key, v);
         break;
       case "size":
-        if (m.type !== "tmpfs") throw new InstructionError(`unexpected key '${key}' for mount type '${m.type}'`);
+        if (m.type !== "tmpfs")
+          throw new InstructionError(`unexpected key '${key}' for mount type '${m.type}'`);
         try {
           m.sizeLimit = ramInBytes(v);
         } catch {
@@ -214,9 +218,11 @@ export function parseMount(value: string, expand: (word: string) => string = (w)
   }
   if (roAuto) m.readOnly = !(m.type === "cache" || m.type === "tmpfs");
   if (m.type === "secret") {
-    if (m.from !== undefined && m.from !== "") throw new InstructionError("secret mount should not have a from");
+    if (m.from !== undefined && m.from !== "")
+      throw new InstructionError("secret mount should not have a from");
     if (m.sharing !== undefined) throw new InstructionError("secret mount should not define sharing");
-    if (!m.source && !m.target && !m.id) throw new InstructionError("invalid secret mount. one of source, target required");
+    if (!m.source && !m.target && !m.id)
+      throw new InstructionError("invalid secret mount. one of source, target required");
     if (m.source && m.id) throw new InstructionError("both source and id can't be set");
   }
   if (m.sharing !== undefined && m.type !== "cache") {

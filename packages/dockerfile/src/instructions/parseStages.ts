@@ -63,7 +63,10 @@ export function parseStages(result: ParseResult): Stages {
         metaArgs.push(inst);
         continue;
       }
-      throw new DockerfileError("no build stage in current context", src.location(node.startLine, node.endLine));
+      throw new DockerfileError(
+        "no build stage in current context",
+        src.location(node.startLine, node.endLine),
+      );
     }
     current.commands.push(inst);
   }
