@@ -80,7 +80,9 @@ describe.skipIf(base === undefined)("dockerfile-shell conformance", () => {
     else expect(lex.processWord(c.input, env)).toBe(c.expected);
   });
 
-  it.each(wordsCases(dir).map((c) => [`line ${c.line}: ${c.input}`, c] as const))("wordsTest %s", (_, c) => {
+  it.each(
+    (base === undefined ? [] : wordsCases(dir)).map((c) => [`line ${c.line}: ${c.input}`, c] as const),
+  )("wordsTest %s", (_, c) => {
     const lex = new Lex();
     if (c.expected === "error") expect(() => lex.processWords(c.input, c.env)).toThrow();
     else expect(lex.processWords(c.input, c.env)).toEqual(c.expected);
