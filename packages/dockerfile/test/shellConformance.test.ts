@@ -73,7 +73,7 @@ describe.skipIf(base === undefined)("dockerfile-shell conformance", () => {
   ]);
 
   it.each(
-    envVarCases(dir).map((c) => [`line ${c.line}: ${c.input}`, c] as const),
+    (base === undefined ? [] : envVarCases(dir)).map((c) => [`line ${c.line}: ${c.input}`, c] as const),
   )("envVarTest %s", (_, c) => {
     const lex = new Lex();
     if (c.expected === "error") expect(() => lex.processWord(c.input, env)).toThrow();
