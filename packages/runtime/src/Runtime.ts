@@ -11,12 +11,13 @@ import {
   Internal,
   InvalidArgument,
   NotFound,
-  NotImplemented,
 } from "@berth/errdefs";
 import type { Spec } from "@berth/oci";
 import { type Attachment, connectAttach } from "./attachSocket.ts";
 import { checkRuncVersion, type RuncVersionReport } from "./checkRuncVersion.ts";
 import { withClosedFds } from "./closeInheritedFds.ts";
+import { type ExecHandle, startConmonExec } from "./conmonExec.ts";
+import { type ExecProcessOptions, execProcessSpec } from "./execSpec.ts";
 import { ociError, runcCommandError, runcMessage } from "./runcError.ts";
 
 /** RuntimeOptions configure where binaries and state live. */
@@ -60,6 +61,18 @@ export interface CreateResult {
   readonly pid: number;
   /** Host pid of the conmon that monitors it. */
   readonly conmonPid: number;
+}
+
+/** RuntimeExecOptions describe one exec: the process (see {@link execProcessSpec}) and its stdio. */
+export interface RuntimeExecOptions extends ExecProcessOptions {
+  /** Names the exec's state dir; [a-zA-Z0-9][a-zA-Z0-9_.-]*, short (socket paths are limited). */
+  readonly execId: string;
+  /** Keep a stdin pipe open for the attach connection (docker's `-i`). */
+  readonly stdin?: boolean;
+  /** Connect to the exec's stdio before it runs (default true); false discards output (`-d`). */
+  readonly attach?: boolean;
+  /** Initial terminal size, set before the process runs. */
+  readonly size?: { height: number; width: number };
 }
 
 /** ContainerStatus as runc reports it. */
@@ -107,8 +120,8 @@ const SUN_PATH_MAX = 107;
  * `attach` (optional, before start so no output is lost) -> `start` -> ...
  * -> `waitExit`/`exitStatus` -> `delete` (runc delete) -> `cleanup` (state files).
  *
- * Exec (`conmon --exec` with a process spec) belongs next to `create` and is
- * not implemented yet: see {@link Runtime.exec}.
+ * Exec (`conmon --exec` with a process spec derived from the container's) runs
+ * extra processes in a running container: see {@link Runtime.exec}.
  */
 export class Runtime {
   readonly runc: string;
@@ -480,13 +493,56 @@ export class Runtime {
   }
 
   /**
-   * exec will run an extra process in a running container (`conmon --exec
-   * --exec-process-spec`, with its own exit file and attach socket). Not
-   * implemented yet.
+   * exec runs an extra process in the running container `id` (docker's `exec`): `runc exec`
+   * under its own conmon (`--exec --exec-attach`), see {@link startConmonExec}. The process spec
+   * is derived from the container's own (`config.json` in its bundle) by
+   * {@link execProcessSpec}: the exec's args, env merged over the container's, cwd (T2: never
+   * under `/proc/self/fd`), user and terminal. With `attach` the handle carries the process's
+   * stdio, connected before the process runs. runc's failure (a missing binary) is thrown as
+   * docker words it: `OCI runtime exec failed: ...: unknown` (InvalidArgument with code
+   * `ERR_EXEC_NOT_FOUND` / `ERR_EXEC_PERMISSION`). Exec state lives in
+   * `<stateDir>/x/<execId>` and is removed when the process exits, or with the container's.
    */
-  async exec(id: string): Promise<never> {
-    validateId(id);
-    throw new NotImplemented(`exec is not implemented by @berth/runtime yet`);
+  async exec(id: string, opts: RuntimeExecOptions): Promise<ExecHandle> {
+    const dir = this.stateDir(id);
+    if (!ID_RE.test(opts.execId))
+      throw new InvalidArgument(
+        `invalid exec id ${JSON.stringify(opts.execId)}: expected [a-zA-Z0-9][a-zA-Z0-9_.-]*`,
+      );
+    const meta = await this.#meta(id);
+    let spec: Spec;
+    try {
+      spec = JSON.parse(await readFile(join(meta.bundle, "config.json"), "utf8")) as Spec;
+    } catch (err) {
+      throw new FailedPrecondition(`container ${id} has no runtime spec to exec in`, { cause: err });
+    }
+    if (!spec.process) throw new FailedPrecondition(`container ${id} has no process to exec next to`);
+    const proc = execProcessSpec(spec.process, opts);
+    const execDir = join(dir, "x", opts.execId);
+    if (join(execDir, "attach").length > SUN_PATH_MAX) {
+      throw new InvalidArgument(
+        `exec state path ${execDir} is too long: ${execDir}/attach must fit in ${SUN_PATH_MAX} bytes`,
+      );
+    }
+    try {
+      await mkdir(execDir, { mode: 0o700 });
+    } catch (err) {
+      if (errnoCode(err) === "EEXIST") throw new AlreadyExists(`exec ${opts.execId} already exists in ${id}`);
+      if (errnoCode(err) !== "ENOENT") throw err;
+      await mkdir(execDir, { recursive: true, mode: 0o700 });
+    }
+    return startConmonExec({
+      conmon: this.conmon,
+      runc: this.runc,
+      runcRoot: this.runcRoot,
+      containerId: id,
+      dir: execDir,
+      process: proc,
+      stdin: opts.stdin === true,
+      attach: opts.attach !== false,
+      size: opts.size,
+      timeoutMs: this.#createTimeoutMs,
+    });
   }
 
   async #meta(id: string): Promise<Meta> {
