@@ -8,12 +8,13 @@ import { API_VERSION, MIN_API_VERSION } from "@berth/api";
 import { InvalidArgument } from "@berth/errdefs";
 import { ContentStore, chainIds, ImageStore, SnapshotStore } from "@berth/image";
 import { formatReference, Reference } from "@berth/oci";
-import { Runtime, readLogs } from "@berth/runtime";
+import { Runtime, readLogs, resolveUser } from "@berth/runtime";
 import type { ImageBackend, RuntimeBackend } from "./backends.ts";
 import { ContainerStore } from "./ContainerStore.ts";
 import { Containers, RUNTIME_ID_CHARS } from "./Containers.ts";
 import { parseChanges } from "./changes.ts";
 import { containerSpec } from "./containerSpec.ts";
+import { Execs } from "./Execs.ts";
 import type { Filters } from "./filters.ts";
 import { matchLabels } from "./filters.ts";
 import { ensureDir } from "./fsutil.ts";
@@ -60,6 +61,8 @@ const pexecFile = promisify(execFile);
  */
 export class Engine {
   readonly containers: Containers;
+  /** The exec service (`docker exec`): in-memory sessions next to running containers. */
+  readonly execs: Execs;
   readonly images: ImageStore;
   readonly snapshots: SnapshotStore;
   readonly runtime: Runtime;
@@ -70,7 +73,13 @@ export class Engine {
 
   private constructor(
     opts: EngineOptions,
-    parts: { images: ImageStore; snapshots: SnapshotStore; runtime: Runtime; containers: Containers },
+    parts: {
+      images: ImageStore;
+      snapshots: SnapshotStore;
+      runtime: Runtime;
+      containers: Containers;
+      execs: Execs;
+    },
   ) {
     this.root = opts.root;
     this.runRoot = opts.runRoot;
@@ -78,6 +87,7 @@ export class Engine {
     this.snapshots = parts.snapshots;
     this.runtime = parts.runtime;
     this.containers = parts.containers;
+    this.execs = parts.execs;
     this.#log = opts.log ?? (() => {});
   }
 
@@ -149,7 +159,13 @@ export class Engine {
       buildSpec: containerSpec,
       log,
     });
-    const engine = new Engine(opts, { images, snapshots, runtime, containers });
+    const execs = new Execs({
+      containers,
+      exec: (id, req) => runtime.exec(rid(id), req),
+      resolveUser: (rec, user) => resolveUser(rec.rootfs.merged, user),
+      log,
+    });
+    const engine = new Engine(opts, { images, snapshots, runtime, containers, execs });
     void runtime.checkRunc().catch((err: unknown) => log(`runc: ${(err as Error).message}`));
     await containers.restore();
     return engine;
@@ -181,7 +197,10 @@ export class Engine {
 
   /** inspectContainer is docker's `GET /containers/{id}/json`. */
   inspectContainer(idOrName: string): Record<string, unknown> {
-    return containerInspect(this.containers.find(idOrName));
+    const rec = this.containers.find(idOrName);
+    const view = containerInspect(rec);
+    const execIds = this.execs.idsOf(rec.id);
+    return { ...view, ExecIDs: execIds.length > 0 ? execIds : null };
   }
 
   /**

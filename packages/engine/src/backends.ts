@@ -77,3 +77,25 @@ export interface RuntimeBackend {
   isConmonAlive(id: string): Promise<boolean>;
   cleanup(id: string): Promise<void>;
 }
+
+/** What the engine asks the runtime to exec: see `Runtime.exec` in `@berth/runtime`. */
+export interface RuntimeExecRequest {
+  execId: string;
+  args: string[];
+  env: string[];
+  cwd?: string;
+  user: { uid: number; gid: number; additionalGids: number[] };
+  terminal: boolean;
+  privileged: boolean;
+  stdin: boolean;
+  attach: boolean;
+  size?: { height: number; width: number };
+}
+
+/** A running exec process as the runtime hands it back. */
+export interface RuntimeExecHandle {
+  readonly pid: number;
+  readonly attachment: RuntimeAttach | undefined;
+  resize(size: { height: number; width: number }): Promise<void>;
+  waitExit(): Promise<number>;
+}

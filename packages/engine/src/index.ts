@@ -10,6 +10,7 @@ export * from "./ContainerStore.ts";
 export * from "./Containers.ts";
 export * from "./changes.ts";
 export * from "./Engine.ts";
+export * from "./Execs.ts";
 export * from "./filters.ts";
 export * from "./listContainers.ts";
 export * from "./merge.ts";
