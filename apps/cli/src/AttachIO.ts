@@ -167,16 +167,19 @@ export class TerminalSession {
     return [process.stdout.rows ?? 0, process.stdout.columns ?? 0];
   }
 
-  /** monitorSize sends the current size now and after every SIGWINCH (plus a WINCH kill, as docker). */
-  monitorSize(client: Client, id: string): void {
+  /**
+   * monitorSize sends the current size now and after every SIGWINCH (plus a WINCH kill, as docker).
+   * `exec` passes its own `resize` (`POST /exec/{id}/resize`, no kill).
+   */
+  monitorSize(client: Client, id: string, resize?: (size: { h: number; w: number }) => Promise<void>): void {
     if (!process.stdout.isTTY) return;
     const send = () => {
       const [h, w] = TerminalSession.size();
-      if (h > 0 && w > 0) client.containerResize(id, { h, w }).catch(() => {});
+      if (h > 0 && w > 0) (resize ?? ((s) => client.containerResize(id, s)))({ h, w }).catch(() => {});
     };
     send();
     this.winch = () => {
-      client.containerKill(id, { signal: "WINCH" }).catch(() => {});
+      if (!resize) client.containerKill(id, { signal: "WINCH" }).catch(() => {});
       send();
     };
     process.on("SIGWINCH", this.winch);

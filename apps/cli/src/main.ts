@@ -22,6 +22,7 @@ const L = {
   create: () => import("./commands/create.ts"),
   ps: () => import("./commands/ps.ts"),
   logs: () => import("./commands/logs.ts"),
+  exec: () => import("./commands/exec.ts"),
   start: () => import("./commands/start.ts"),
   stop: () => import("./commands/stop.ts"),
   kill: () => import("./commands/kill.ts"),
@@ -44,6 +45,7 @@ const TOP: Record<string, Entry> = {
   version: { load: L.version, short: "Show the Berth version information" },
   info: { load: L.info, short: "Display system-wide information" },
   create: { load: L.create, short: "Create a new container" },
+  exec: { load: L.exec, short: "Execute a command in a running container" },
   import: { load: L.import, short: "Import the contents from a tarball to create a filesystem image" },
   inspect: { load: L.inspect, short: "Return low-level information on Berth objects" },
   kill: { load: L.kill, short: "Kill one or more running containers" },
@@ -62,6 +64,7 @@ const GROUPS: Record<string, { short: string; commands: Record<string, Entry> }>
     short: "Manage containers",
     commands: {
       create: TOP.create as Entry,
+      exec: TOP.exec as Entry,
       inspect: {
         load: L.inspect,
         short: "Display detailed information on one or more containers",

@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import { Engine } from "@berth/engine";
 import { Router } from "./Router.ts";
 import { containerRoutes } from "./routes/containers.ts";
+import { execRoutes } from "./routes/exec.ts";
 import { imageRoutes } from "./routes/images.ts";
 import { systemRoutes } from "./routes/system.ts";
 import { SERVER_VERSION, Server } from "./Server.ts";
@@ -72,6 +73,7 @@ async function main(): Promise<void> {
   const router = new Router();
   systemRoutes(router, engine);
   containerRoutes(router, engine);
+  execRoutes(router, engine);
   imageRoutes(router, engine);
   const server = new Server(router, dlog);
   await mkdir(dirname(socketPath), { recursive: true, mode: 0o711 });
