@@ -1,1 +1,19 @@
-export {};
+/**
+ * @berth/builder: executes Dockerfiles (parsed by @berth/dockerfile) against @berth/image's
+ * stores and @berth/runtime: stages, build args, cached steps, RUN in runc, COPY/ADD from a
+ * root-confined context, layer commit and image config/history.
+ *
+ * @since 0.1.0
+ */
+export { BuildCache, type CacheKeyInput, cacheKey, stateId } from "./BuildCache.ts";
+export { build, MAX_DOCKERFILE_BYTES } from "./build.ts";
+export { commitLayer, type LayerDiff, type OverlayDirs } from "./commitLayer.ts";
+export { RunFailedError } from "./StageBuilder.ts";
+export type {
+  BuildDeps,
+  BuildOptions,
+  BuildProgress,
+  BuildResult,
+  ImageState,
+  LayerState,
+} from "./types.ts";

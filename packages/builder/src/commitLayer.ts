@@ -1,0 +1,218 @@
+import type { Stats } from "node:fs";
+import { constants } from "node:fs";
+import { lstat, open, readdir, readlink } from "node:fs/promises";
+import { Readable, Transform } from "node:stream";
+import { createGzip } from "node:zlib";
+import { WHITEOUT_OPAQUE_DIR, WHITEOUT_PREFIX } from "@berth/archive";
+import { errnoCode } from "@berth/errdefs";
+import type { ContentStore } from "@berth/image";
+import { Digester, OCI_LAYER_GZIP } from "@berth/oci";
+import * as tar from "tar-stream";
+import type { LayerState } from "./types.ts";
+
+/** The directories of one overlay mount, as SnapshotStore's ContainerLayer has them. */
+export interface OverlayDirs {
+  readonly upperdir: string;
+  /** Lower layers, top first. */
+  readonly lowerdirs: readonly string[];
+}
+
+/** LayerDiff is what {@link commitLayer} stored, plus whether the diff had any entry at all. */
+export interface LayerDiff {
+  readonly layer: LayerState;
+  readonly empty: boolean;
+}
+
+type Header = Partial<tar.Header> & { name: string };
+
+const isWhiteout = (st: Stats) => st.isCharacterDevice() && st.rdev === 0;
+
+/**
+ * commitLayer turns an overlay upper directory into an OCI layer and stores it: a tar in sorted
+ * (deterministic) order where overlay whiteouts (0/0 character devices) become `.wh.<name>` and
+ * a directory that hides its lower contents becomes `<dir>/.wh..wh..opq`, gzip-compressed by
+ * node:zlib (which compresses on the libuv thread pool, off the main thread), hashed on the way
+ * (diff ID of the tar, digest of the gzip) and ingested into the content store.
+ *
+ * Opaque directories are found without reading `trusted.overlay.opaque` (Node has no getxattr):
+ * overlay marks an upper directory opaque when it was removed and made again, and then hides
+ * every lower child. So a directory is opaque exactly when a child visible in the lowers is not
+ * in the upper dir (no copy, no whiteout) and yet is absent from the mounted `merged` view.
+ * The merged mount must therefore still be mounted, with nothing running in it.
+ */
+export async function commitLayer(
+  dirs: OverlayDirs & { readonly merged: string },
+  content: ContentStore,
+): Promise<LayerDiff> {
+  const pack = tar.pack();
+  let entries = 0;
+  let unpackedSize = 0;
+  const producing = (async () => {
+    const seen = new Map<string, string>();
+    const walkDir = async (rel: string): Promise<void> => {
+      const names = (await readdir(join(dirs.upperdir, rel))).sort();
+      for (const name of names) {
+        const childRel = rel === "" ? name : `${rel}/${name}`;
+        const abs = join(dirs.upperdir, childRel);
+        const st = await lstat(abs);
+        if (isWhiteout(st)) {
+          await add(pack, {
+            name: rel === "" ? `${WHITEOUT_PREFIX}${name}` : `${rel}/${WHITEOUT_PREFIX}${name}`,
+            type: "file",
+            size: 0,
+            mode: 0o644,
+            mtime: new Date(0),
+          });
+          entries++;
+          continue;
+        }
+        const base: Header = {
+          name: childRel,
+          mode: st.mode & 0o7777,
+          uid: st.uid,
+          gid: st.gid,
+          mtime: new Date(Math.floor(st.mtimeMs / 1000) * 1000),
+        };
+        entries++;
+        if (st.isDirectory()) {
+          await add(pack, { ...base, name: `${childRel}/`, type: "directory" });
+          if (await isOpaque(dirs, childRel)) {
+            await add(pack, {
+              name: `${childRel}/${WHITEOUT_OPAQUE_DIR}`,
+              type: "file",
+              size: 0,
+              mode: 0o644,
+              mtime: new Date(0),
+            });
+          }
+          await walkDir(childRel);
+          continue;
+        }
+        if (st.nlink > 1 && !st.isDirectory()) {
+          const key = `${st.dev}:${st.ino}`;
+          const first = seen.get(key);
+          if (first !== undefined) {
+            await add(pack, { ...base, type: "link", linkname: first, size: 0 });
+            continue;
+          }
+          seen.set(key, childRel);
+        }
+        if (st.isSymbolicLink()) {
+          await add(pack, { ...base, type: "symlink", linkname: await readlink(abs) });
+        } else if (st.isFile()) {
+          unpackedSize += st.size;
+          await addFile(pack, abs, { ...base, type: "file", size: st.size });
+        } else if (st.isFIFO()) {
+          await add(pack, { ...base, type: "fifo" });
+        } else if (st.isCharacterDevice() || st.isBlockDevice()) {
+          await add(pack, {
+            ...base,
+            type: st.isCharacterDevice() ? "character-device" : "block-device",
+            devmajor: Number((BigInt(st.rdev) >> 8n) & 0xfffn),
+            devminor: Number((BigInt(st.rdev) & 0xffn) | ((BigInt(st.rdev) >> 12n) & ~0xffn)),
+          });
+        }
+        // sockets are not archived, as tar does not
+      }
+    };
+    await walkDir("");
+  })().then(
+    () => pack.finalize(),
+    (err: unknown) => pack.destroy(err as Error),
+  );
+
+  const tarStream = Readable.from(pack as unknown as AsyncIterable<Buffer>, { objectMode: false });
+  const diff = new Digester();
+  const hashed = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      diff.update(chunk);
+      cb(null, chunk);
+    },
+  });
+  const gz = createGzip();
+  tarStream.on("error", (err) => hashed.destroy(err));
+  hashed.on("error", (err) => gz.destroy(err));
+  tarStream.pipe(hashed).pipe(gz);
+  const blob = await content.ingest(gz, { ifExists: "ok" });
+  await producing;
+  return {
+    layer: {
+      digest: blob.digest as `sha256:${string}`,
+      diffId: diff.digest() as `sha256:${string}`,
+      size: blob.size,
+      mediaType: OCI_LAYER_GZIP,
+      unpackedSize,
+    },
+    empty: entries === 0,
+  };
+}
+
+function join(dir: string, rel: string): string {
+  return rel === "" ? dir : `${dir}/${rel}`;
+}
+
+/**
+ * isOpaque tells whether the upper directory `rel` hides lower children: some name visible in
+ * the lowers (the topmost lower entry for it is not a whiteout) is neither in the upper dir nor
+ * visible in the merged view.
+ */
+async function isOpaque(dirs: OverlayDirs & { readonly merged: string }, rel: string): Promise<boolean> {
+  const upperNames = new Set(await readdir(join(dirs.upperdir, rel)));
+  const first = new Map<string, boolean>();
+  for (const lower of dirs.lowerdirs) {
+    let st: Stats;
+    try {
+      st = await lstat(join(lower, rel));
+    } catch (err) {
+      if (errnoCode(err) === "ENOENT" || errnoCode(err) === "ENOTDIR") continue;
+      throw err;
+    }
+    if (!st.isDirectory()) break;
+    for (const name of await readdir(join(lower, rel))) {
+      if (first.has(name)) continue;
+      first.set(name, !isWhiteout(await lstat(join(lower, `${rel}/${name}`))));
+    }
+  }
+  for (const [name, visible] of first) {
+    if (!visible || upperNames.has(name)) continue;
+    try {
+      await lstat(join(dirs.merged, `${rel}/${name}`));
+    } catch (err) {
+      if (errnoCode(err) === "ENOENT") return true;
+      throw err;
+    }
+  }
+  return false;
+}
+
+function add(pack: tar.Pack, header: Header): Promise<void> {
+  return new Promise((res, rej) => {
+    // A "file" entry without a body buffer would wait for its body stream: give whiteouts an empty one.
+    if (header.type === "file") pack.entry(header, Buffer.alloc(0), (err) => (err ? rej(err) : res()));
+    else pack.entry(header, (err) => (err ? rej(err) : res()));
+  });
+}
+
+async function addFile(pack: tar.Pack, abs: string, header: Header & { size: number }): Promise<void> {
+  const fh = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    let finish: (err?: Error | null) => void = () => {};
+    const done = new Promise<void>((res, rej) => {
+      finish = (err) => (err ? rej(err) : res());
+    });
+    const w = pack.entry(header, finish);
+    let remaining = header.size;
+    const buf = Buffer.allocUnsafe(256 * 1024);
+    while (remaining > 0) {
+      const want = Math.min(buf.length, remaining);
+      const { bytesRead } = await fh.read(buf, 0, want, null);
+      const chunk = bytesRead === 0 ? Buffer.alloc(want) : Buffer.from(buf.subarray(0, bytesRead));
+      remaining -= chunk.length;
+      if (!w.write(chunk)) await new Promise<void>((res) => w.once("drain", () => res()));
+    }
+    w.end(null);
+    await done;
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,177 @@
+import { createReadStream, type Stats } from "node:fs";
+import { lstat, open } from "node:fs/promises";
+import { posix } from "node:path";
+import { Readable } from "node:stream";
+import { applyLayer, detectCompression, resolveInRoot } from "@berth/archive";
+import { errnoCode, InvalidArgument } from "@berth/errdefs";
+import * as tar from "tar-stream";
+import type { MatchedSource, SourceEntry } from "./SourceTree.ts";
+
+/** CopyRequest is one resolved COPY/ADD: matched sources and where they go in `rootfs`. */
+export interface CopyRequest {
+  /** The mounted root file system of the step (written only through @berth/archive). */
+  readonly rootfs: string;
+  readonly sources: readonly MatchedSource[];
+  /** Destination as written (after expansion); relative paths are taken from `workdir`. */
+  readonly dest: string;
+  readonly workdir: string;
+  /** Whether the sources came from a wildcard (the destination is then a directory). */
+  readonly wildcard: boolean;
+  /** Owner of every copied entry; default 0:0. */
+  readonly owner?: { readonly uid: number; readonly gid: number };
+  /** `--chmod` bits applied to every copied entry. */
+  readonly chmod?: number;
+  /** ADD: extract local tar archives (plain or compressed) into the destination directory. */
+  readonly extractArchives?: boolean;
+  /** The instruction name, for messages. */
+  readonly instruction: "COPY" | "ADD";
+}
+
+type Header = Partial<tar.Header> & { name: string };
+interface Planned {
+  readonly header: Header;
+  readonly abs?: string;
+}
+
+/**
+ * copyInto performs the file part of COPY and ADD with docker's destination rules: a destination
+ * ending in `/`, several sources or a wildcard mean "into this directory"; a single file goes to
+ * the destination path unless that is an existing directory; a directory source copies its
+ * contents, not itself. Everything is written by `applyLayer` from a tar built here, so the
+ * destination is resolved inside `rootfs` and a symlink in the image cannot redirect a write
+ * outside it. Owners default to root, modes are kept unless `chmod` is given.
+ */
+export async function copyInto(req: CopyRequest): Promise<void> {
+  const destAbs = posix.isAbsolute(req.dest) ? req.dest : posix.join(req.workdir || "/", req.dest);
+  const destClean = posix.normalize(destAbs);
+  const destStat = await lstatOrUndefined(await resolveInRoot(req.rootfs, destClean));
+  const destIsDir =
+    req.dest.endsWith("/") || req.dest.endsWith("/.") || req.wildcard || destStat?.isDirectory() === true;
+  const nSources = req.sources.length;
+  if (nSources > 1 && !destIsDir) {
+    throw new InvalidArgument(
+      `When using ${req.instruction} with more than one source file, the destination must be a directory and end with a /`,
+    );
+  }
+  const uid = req.owner?.uid ?? 0;
+  const gid = req.owner?.gid ?? 0;
+  const planned: Planned[] = [];
+  const archives: SourceEntry[] = [];
+  let madeDestDir = destStat !== undefined;
+  const destDirEntry = () => {
+    if (madeDestDir) return;
+    madeDestDir = true;
+    planned.push({
+      header: { name: `${rel(destClean)}/`, type: "directory", mode: req.chmod ?? 0o755, uid, gid },
+    });
+  };
+  for (const src of req.sources) {
+    const top = src.top;
+    if (top.stat.isDirectory()) {
+      destDirEntry();
+      for (const e of src.entries) {
+        if (e === top) continue;
+        const sub = top.rel === "" ? e.rel : e.rel.slice(top.rel.length + 1);
+        planned.push(entryFor(e, posix.join(destClean, sub), uid, gid, req.chmod));
+      }
+      continue;
+    }
+    if (req.extractArchives === true && top.stat.isFile() && (await isArchive(top.abs))) {
+      archives.push(top);
+      continue;
+    }
+    const target = destIsDir ? posix.join(destClean, posix.basename(top.rel)) : destClean;
+    if (destIsDir) destDirEntry();
+    planned.push(entryFor(top, target, uid, gid, req.chmod));
+  }
+  if (archives.length > 0) destDirEntry();
+  if (planned.length > 0)
+    await applyLayer(req.rootfs, packPlanned(planned), { whiteouts: "none", sameOwner: true });
+  for (const a of archives) {
+    const into = await resolveInRoot(req.rootfs, destClean);
+    await applyLayer(into, createReadStream(a.abs), { whiteouts: "none" });
+  }
+}
+
+function rel(abs: string): string {
+  return abs.replace(/^\/+/, "");
+}
+
+function entryFor(
+  e: SourceEntry,
+  target: string,
+  uid: number,
+  gid: number,
+  chmod: number | undefined,
+): Planned {
+  const st = e.stat;
+  const base = {
+    name: rel(target),
+    mode: chmod ?? st.mode & 0o7777,
+    uid,
+    gid,
+    mtime: new Date(Math.floor(st.mtimeMs / 1000) * 1000),
+  };
+  if (st.isDirectory()) return { header: { ...base, name: `${base.name}/`, type: "directory" } };
+  if (st.isSymbolicLink())
+    return { header: { ...base, mode: 0o777, type: "symlink", linkname: e.linkname ?? "" } };
+  if (st.isFile()) return { header: { ...base, type: "file", size: st.size }, abs: e.abs };
+  if (st.isFIFO()) return { header: { ...base, type: "fifo" } };
+  throw new InvalidArgument(`cannot copy ${e.rel}: unsupported file type`);
+}
+
+function packPlanned(planned: readonly Planned[]): Readable {
+  const pack = tar.pack();
+  (async () => {
+    for (const p of planned) {
+      if (p.abs === undefined) {
+        await new Promise<void>((res, rej) => pack.entry(p.header, (err) => (err ? rej(err) : res())));
+        continue;
+      }
+      const size = p.header.size ?? 0;
+      const fh = await open(p.abs, "r");
+      try {
+        await new Promise<void>((res, rej) => {
+          const w = pack.entry({ ...p.header, size }, (err) => (err ? rej(err) : res()));
+          const rs = fh.createReadStream({ autoClose: false, start: 0, end: Math.max(0, size - 1) });
+          if (size === 0) {
+            rs.destroy();
+            w.end(null);
+            return;
+          }
+          rs.on("error", rej);
+          rs.pipe(w);
+        });
+      } finally {
+        await fh.close();
+      }
+    }
+  })().then(
+    () => pack.finalize(),
+    (err: unknown) => pack.destroy(err as Error),
+  );
+  return Readable.from(pack as unknown as AsyncIterable<Buffer>, { objectMode: false });
+}
+
+/** isArchive tells whether a file starts like a compressed stream or a tar (ustar magic at 257). */
+async function isArchive(path: string): Promise<boolean> {
+  const fh = await open(path, "r");
+  try {
+    const head = Buffer.alloc(512);
+    const { bytesRead } = await fh.read(head, 0, 512, 0);
+    const h = head.subarray(0, bytesRead);
+    if (detectCompression(h) !== "none") return true;
+    return bytesRead >= 262 && h.subarray(257, 262).toString("latin1") === "ustar";
+  } finally {
+    await fh.close();
+  }
+}
+
+async function lstatOrUndefined(p: string): Promise<Stats | undefined> {
+  try {
+    return await lstat(p);
+  } catch (err) {
+    if (errnoCode(err) === "ENOENT" || errnoCode(err) === "ENOTDIR") return undefined;
+    throw err;
+  }
+}

@@ -1,0 +1,89 @@
+import type { ContentStore, ImageStore, SnapshotStore } from "@berth/image";
+import type { ImageConfig } from "@berth/oci";
+import type { Runtime } from "@berth/runtime";
+import type { BuildCache } from "./BuildCache.ts";
+
+/** BuildOptions is one `docker build`: where the context and Dockerfile come from, and what to make. */
+export interface BuildOptions {
+  /** Context directory on the host. Exactly one of `contextDir` and `contextTar` is required. */
+  readonly contextDir?: string;
+  /** Context as a tar stream (plain, gzip or zstd), as POST /build receives it; extracted to a temp dir. */
+  readonly contextTar?: NodeJS.ReadableStream;
+  /** Dockerfile path inside the context (resolved inside it, never outside; default `Dockerfile`). */
+  readonly dockerfile?: string;
+  /** Dockerfile text; overrides `dockerfile`. */
+  readonly dockerfileText?: string;
+  /** Names to tag the result with (`friendlyhello`, `repo:tag`). */
+  readonly tags?: readonly string[];
+  /** `--build-arg` values; an `undefined` value means "take it from the caller's environment" and is skipped. */
+  readonly buildArgs?: Readonly<Record<string, string | undefined>>;
+  /** Stage name (or index) to stop at; default the last stage. */
+  readonly target?: string;
+  /** Do not use the build cache (results are still recorded in it). */
+  readonly noCache?: boolean;
+  /** Labels added to the final image's config. */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** Aborts the build; a running RUN is killed. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * BuildDeps are the stores and runtime the build runs against. The builder never opens or owns
+ * them; `root` is where it keeps its cache index (`<root>/build-cache.json`) and `workDir` where
+ * it puts bundles and temporary contexts (keep it short: conmon's socket path must fit 107 bytes).
+ */
+export interface BuildDeps {
+  readonly images: ImageStore;
+  readonly snapshots: SnapshotStore;
+  readonly content: ContentStore;
+  readonly runtime: Runtime;
+  /** Directory for the persisted build cache index. */
+  readonly root: string;
+  /** Scratch directory for RUN bundles and extracted contexts. */
+  readonly workDir: string;
+  /** A cache opened by the caller, to share between builds of one process; default: opened from `root`. */
+  readonly cache?: BuildCache;
+  /** cgroup parent of RUN containers; default `/berth-build`. */
+  readonly cgroupParent?: string;
+}
+
+/** BuildProgress is one progress event; `stream` is the text docker's classic builder would print. */
+export type BuildProgress =
+  | { readonly kind: "step"; readonly step: number; readonly total: number; readonly stream: string }
+  | { readonly kind: "cached"; readonly stream: string }
+  | {
+      readonly kind: "output";
+      readonly fd: "stdout" | "stderr";
+      readonly data: Buffer;
+      readonly stream: string;
+    }
+  | { readonly kind: "result"; readonly id: string; readonly stream: string }
+  | { readonly kind: "warning"; readonly stream: string };
+
+/** BuildResult is what a successful build made. */
+export interface BuildResult {
+  /** The image ID (`sha256:` + config digest). */
+  readonly imageId: string;
+  /** Tags applied, normalised (`docker.io/library/x:latest` as the store names it). */
+  readonly tags: readonly string[];
+  /** Steps executed and steps taken from the cache. */
+  readonly steps: { readonly executed: number; readonly cached: number };
+}
+
+/** LayerState is one layer of an image being built. */
+export interface LayerState {
+  /** Compressed blob digest in the content store. */
+  readonly digest: `sha256:${string}`;
+  readonly diffId: `sha256:${string}`;
+  /** Compressed size. */
+  readonly size: number;
+  readonly mediaType: string;
+  /** Bytes of file content (docker's layer size). */
+  readonly unpackedSize: number;
+}
+
+/** ImageState is an image as the build sees it between steps: its config and its layers. */
+export interface ImageState {
+  readonly config: ImageConfig;
+  readonly layers: readonly LayerState[];
+}

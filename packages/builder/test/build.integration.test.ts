@@ -1,0 +1,276 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { createReadStream, readFileSync } from "node:fs";
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, rmdir, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { applyLayer, decompress } from "@berth/archive";
+import { isKind } from "@berth/errdefs";
+import { ContentStore, ImageStore, SnapshotStore } from "@berth/image";
+import { Runtime } from "@berth/runtime";
+import * as tar from "tar-stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type BuildDeps,
+  type BuildOptions,
+  type BuildProgress,
+  build,
+  RunFailedError,
+} from "../src/index.ts";
+
+const repo = resolve(import.meta.dirname, "../../..");
+const isRoot = process.getuid?.() === 0;
+const haveTools =
+  spawnSync("runc", ["--version"]).status === 0 && spawnSync("conmon", ["--version"]).status === 0;
+
+describe.skipIf(!isRoot || !haveTools)("build with real runc, conmon and overlayfs", () => {
+  let tmp: string;
+  let deps: BuildDeps;
+  let images: ImageStore;
+  let content: ContentStore;
+  const cgroupParent = `/berth-build-test-${process.pid}`;
+
+  beforeAll(async () => {
+    // A short path: conmon's attach socket path must fit in 107 bytes.
+    tmp = await mkdtemp(join(tmpdir(), "bb-"));
+    const bbTar = join(tmp, "busybox.tar");
+    execFileSync(join(repo, "test-fixtures/busybox/make-rootfs.sh"), [bbTar]);
+    content = await ContentStore.open(join(tmp, "store"));
+    images = await ImageStore.open({ root: join(tmp, "store"), content });
+    const snapshots = await SnapshotStore.open({ root: join(tmp, "store"), content });
+    await images.importRootfs(createReadStream(bbTar), { ref: "busybox:latest" });
+    const runtime = new Runtime({ stateRoot: join(tmp, "rt"), logger: { warn: () => {} } });
+    deps = {
+      images,
+      snapshots,
+      content,
+      runtime,
+      root: join(tmp, "store"),
+      workDir: join(tmp, "w"),
+      cgroupParent,
+    };
+  });
+
+  afterAll(async () => {
+    for (const ctrl of await readdir("/sys/fs/cgroup").catch(() => [] as string[])) {
+      await rmdir(join("/sys/fs/cgroup", ctrl, cgroupParent)).catch(() => {});
+    }
+    const mounts = readFileSync("/proc/self/mountinfo", "utf8");
+    for (const line of mounts.split("\n")) {
+      const mp = line.split(" ")[4];
+      if (mp?.startsWith(tmp)) spawnSync("umount", ["-l", mp]);
+    }
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  async function context(name: string, files: Record<string, string>): Promise<string> {
+    const dir = join(tmp, "ctx", name);
+    for (const [rel, data] of Object.entries(files)) {
+      await mkdir(join(dir, rel, ".."), { recursive: true });
+      await writeFile(join(dir, rel), data);
+    }
+    await mkdir(dir, { recursive: true });
+    return dir;
+  }
+
+  async function run(opts: BuildOptions) {
+    const events: BuildProgress[] = [];
+    const r = await build(opts, deps, (e) => events.push(e));
+    return { ...r, events, output: events.map((e) => e.stream).join("") };
+  }
+
+  /** unpack applies every layer of an image (OCI whiteouts) into a fresh directory. */
+  async function unpack(imageId: string): Promise<string> {
+    const rec = images.resolve(imageId);
+    const dir = await mkdtemp(join(tmp, "unpacked-"));
+    for (const l of rec.layers) await applyLayer(dir, await content.readStream(l.digest));
+    return dir;
+  }
+
+  async function layerNames(digest: string): Promise<string[]> {
+    const { stream } = await decompress(await content.readStream(digest));
+    const ex = tar.extract();
+    stream.pipe(ex);
+    const names: string[] = [];
+    for await (const e of ex as unknown as AsyncIterable<{ header: { name: string }; resume(): void }>) {
+      names.push(e.header.name);
+      e.resume();
+    }
+    return names;
+  }
+
+  const exists = (p: string) =>
+    lstat(p).then(
+      () => true,
+      () => false,
+    );
+
+  const mainDockerfile = `FROM busybox
+RUN mkdir -p /data && echo hello > /data/a && echo bye > /data/b && rm /etc/group && echo run-output
+RUN rm /data/b && rm -rf /etc && mkdir /etc && echo only > /etc/only
+ENV GREETING=hi NAME="the world"
+WORKDIR /app
+COPY . ./
+COPY --chown=1:1 --chmod=0600 keep.txt /owned
+CMD ["sh", "-c", "echo $GREETING"]
+`;
+
+  it("builds RUN, ENV, WORKDIR, COPY and CMD into an image with whiteouts and history", async () => {
+    const ctx = await context("main", {
+      Dockerfile: mainDockerfile,
+      "keep.txt": "keep me\n",
+      "ignored.txt": "secret\n",
+      "sub/dir/file": "nested\n",
+      ".dockerignore": "ignored.txt\n",
+    });
+    const r = await run({ contextDir: ctx, tags: ["built:one"] });
+    expect(r.imageId).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(r.tags).toEqual(["built:one"]);
+    expect(r.output).toContain("Step 1/8 : FROM busybox");
+    expect(r.output).toContain("run-output");
+    const rec = images.resolve("built:one");
+    const cfg = rec.config.config!;
+    expect(cfg.Env).toEqual(["GREETING=hi", "NAME=the world"]);
+    expect(cfg.WorkingDir).toBe("/app");
+    expect(cfg.Cmd).toEqual(["sh", "-c", "echo $GREETING"]);
+    const hist = rec.config.history!;
+    expect(hist.map((h) => h.created_by).slice(1)).toEqual([
+      "/bin/sh -c mkdir -p /data && echo hello > /data/a && echo bye > /data/b && rm /etc/group && echo run-output",
+      "/bin/sh -c rm /data/b && rm -rf /etc && mkdir /etc && echo only > /etc/only",
+      "/bin/sh -c #(nop)  ENV GREETING=hi NAME=the world",
+      "/bin/sh -c #(nop) WORKDIR /app",
+      expect.stringMatching(/^\/bin\/sh -c #\(nop\) COPY dir:[0-9a-f]{64} in \.\/ $/),
+      expect.stringMatching(/^\/bin\/sh -c #\(nop\) COPY file:[0-9a-f]{64} in \/owned $/),
+      '/bin/sh -c #(nop)  CMD ["sh" "-c" "echo $GREETING"]',
+    ]);
+    expect(hist.filter((h) => h.empty_layer !== true)).toHaveLength(rec.layers.length);
+    // busybox + 2 RUN + WORKDIR (made /app) + 2 COPY
+    expect(rec.layers).toHaveLength(6);
+
+    const secondRun = await layerNames(rec.layers[2]!.digest);
+    expect(secondRun).toContain("data/.wh.b");
+    expect(secondRun).toContain("etc/.wh..wh..opq");
+
+    const fs = await unpack(r.imageId);
+    expect(await readFile(join(fs, "data/a"), "utf8")).toBe("hello\n");
+    expect(await exists(join(fs, "data/b"))).toBe(false);
+    expect(await readdir(join(fs, "etc"))).toEqual(["only"]);
+    expect(await readFile(join(fs, "app/keep.txt"), "utf8")).toBe("keep me\n");
+    expect(await readFile(join(fs, "app/sub/dir/file"), "utf8")).toBe("nested\n");
+    expect(await exists(join(fs, "app/ignored.txt"))).toBe(false);
+    const owned = await lstat(join(fs, "owned"));
+    expect([owned.uid, owned.gid, owned.mode & 0o777]).toEqual([1, 1, 0o600]);
+  });
+
+  it("reuses every step on a second build and misses from the changed COPY on", async () => {
+    const ctx = join(tmp, "ctx", "main");
+    const first = await run({ contextDir: ctx, tags: ["built:two"] });
+    expect(first.steps.executed).toBe(0);
+    expect(first.output).toContain("Using cache");
+    expect(first.imageId).toBe(images.resolve("built:one").id);
+
+    // Each build opens the cache index from disk (no deps.cache), so hits survive a restart.
+    await writeFile(join(ctx, "keep.txt"), "changed\n");
+    const second = await run({ contextDir: ctx });
+    expect(second.steps).toEqual({ executed: 3, cached: 4 });
+    expect(second.imageId).not.toBe(first.imageId);
+    const fs = await unpack(second.imageId);
+    expect(await readFile(join(fs, "app/keep.txt"), "utf8")).toBe("changed\n");
+
+    const noCache = await run({ contextDir: ctx, noCache: true });
+    expect(noCache.steps.cached).toBe(0);
+  });
+
+  it("builds multi-stage with build args, COPY --from and --target", async () => {
+    const ctx = await context("multi", {
+      Dockerfile: `ARG BASE=busybox
+FROM \${BASE} AS build
+ARG MSG=default
+RUN echo "$MSG" > /out.txt
+FROM scratch
+COPY --from=build /out.txt /result.txt
+COPY --from=busybox /bin/busybox /bin/
+LABEL stage=final
+`,
+    });
+    const r = await run({
+      contextDir: ctx,
+      buildArgs: { MSG: "from-cli", UNUSED: "x" },
+      labels: { extra: "1" },
+    });
+    expect(r.output).toContain("[Warning] One or more build-args [UNUSED] were not consumed");
+    const fs = await unpack(r.imageId);
+    expect(await readFile(join(fs, "result.txt"), "utf8")).toBe("from-cli\n");
+    expect((await lstat(join(fs, "bin/busybox"))).isFile()).toBe(true);
+    expect(await exists(join(fs, "etc"))).toBe(false);
+    const rec = images.resolve(r.imageId);
+    expect(rec.config.config?.Labels).toEqual({ stage: "final", extra: "1" });
+    expect(rec.config.history?.map((h) => h.created_by)).toEqual([
+      expect.stringMatching(/COPY file:[0-9a-f]{64} in \/result.txt $/),
+      expect.stringMatching(/COPY file:[0-9a-f]{64} in \/bin\/ $/),
+      "/bin/sh -c #(nop)  LABEL stage=final",
+    ]);
+
+    const withCli = await run({ contextDir: ctx, target: "build", buildArgs: { MSG: "from-cli" } });
+    expect(withCli.steps.executed).toBe(0);
+    expect(images.resolve(withCli.imageId).config.history?.at(-1)?.created_by).toBe(
+      '|1 MSG=from-cli /bin/sh -c echo "$MSG" > /out.txt',
+    );
+    const t = await run({ contextDir: ctx, target: "build" });
+    expect(t.steps.executed).toBe(2); // ARG and RUN: a different MSG is a different cache key
+    const tfs = await unpack(t.imageId);
+    expect(await readFile(join(tfs, "out.txt"), "utf8")).toBe("default\n");
+  });
+
+  it("reports a failing RUN's exit code and leaves no image or mount behind", async () => {
+    const ctx = await context("fail", { Dockerfile: "FROM busybox\nRUN echo before && exit 3\n" });
+    const before = images.list().length;
+    const err = await run({ contextDir: ctx, tags: ["failed:x"] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RunFailedError);
+    expect((err as RunFailedError).runExitCode).toBe(3);
+    expect((err as Error).message).toBe(
+      "The command '/bin/sh -c echo before && exit 3' returned a non-zero code: 3",
+    );
+    expect(images.list()).toHaveLength(before);
+    expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(join(tmp, "store"));
+    expect(await readdir(join(tmp, "store", "containers"))).toEqual([]);
+  });
+
+  it("never reads outside the context (D1-D3) and extracts ADD of a local tar", async () => {
+    const ctx = await context("escape", { "ok.txt": "ok\n" });
+    await writeFile(join(tmp, "ctx", "secret"), "top secret\n");
+    await symlink("/etc", join(ctx, "etclink"));
+    await symlink("../secret", join(ctx, "uplink"));
+    await symlink("/etc/passwd", join(ctx, "Dockerfile.link"));
+    const refused = async (dockerfile: string) => {
+      const e = await run({ contextDir: ctx, dockerfileText: dockerfile }).catch((x: unknown) => x);
+      expect(isKind(e, "NotFound")).toBe(true);
+    };
+    await refused("FROM busybox\nCOPY ../secret /x\n");
+    await refused("FROM busybox\nCOPY etclink/passwd /x\n");
+    await refused("FROM busybox\nCOPY uplink/../secret /x\n");
+    const e = await run({ contextDir: ctx, dockerfile: "Dockerfile.link" }).catch((x: unknown) => x);
+    expect(isKind(e, "NotFound")).toBe(true);
+
+    // A link is copied as a link, never followed to ../secret.
+    execFileSync("tar", ["-C", join(ctx), "-cf", join(ctx, "a.tar"), "ok.txt"]);
+    const r = await run({
+      contextDir: ctx,
+      dockerfileText: "FROM busybox\nCOPY uplink /copied-link\nADD a.tar /extracted/\n",
+    });
+    const fs = await unpack(r.imageId);
+    expect((await lstat(join(fs, "copied-link"))).isSymbolicLink()).toBe(true);
+    expect(await readFile(join(fs, "extracted/ok.txt"), "utf8")).toBe("ok\n");
+  });
+
+  it("accepts the context as a tar stream", async () => {
+    const dir = await context("tarred", {
+      Dockerfile: "FROM busybox\nCOPY hello.txt /\n",
+      "hello.txt": "hi\n",
+    });
+    const tarPath = join(tmp, "ctx.tar");
+    execFileSync("tar", ["-C", dir, "-cf", tarPath, "."]);
+    const r = await run({ contextTar: createReadStream(tarPath) });
+    const fs = await unpack(r.imageId);
+    expect(await readFile(join(fs, "hello.txt"), "utf8")).toBe("hi\n");
+  });
+});
