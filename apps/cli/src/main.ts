@@ -19,6 +19,7 @@ interface Entry {
 
 const L = {
   run: () => import("./commands/run.ts"),
+  build: () => import("./commands/build.ts"),
   create: () => import("./commands/create.ts"),
   ps: () => import("./commands/ps.ts"),
   logs: () => import("./commands/logs.ts"),
@@ -40,6 +41,7 @@ const L = {
 
 const TOP: Record<string, Entry> = {
   run: { load: L.run, short: "Create and run a new container from an image" },
+  build: { load: L.build, short: "Build an image from a Dockerfile" },
   ps: { load: L.ps, short: "List containers" },
   images: { load: L.images, short: "List images" },
   version: { load: L.version, short: "Show the Berth version information" },
@@ -87,6 +89,7 @@ const GROUPS: Record<string, { short: string; commands: Record<string, Entry> }>
   image: {
     short: "Manage images",
     commands: {
+      build: TOP.build as Entry,
       import: TOP.import as Entry,
       inspect: {
         load: L.inspect,

@@ -3,6 +3,7 @@ import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { Engine } from "@berth/engine";
 import { Router } from "./Router.ts";
+import { buildRoutes } from "./routes/build.ts";
 import { containerRoutes } from "./routes/containers.ts";
 import { execRoutes } from "./routes/exec.ts";
 import { imageRoutes } from "./routes/images.ts";
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
   containerRoutes(router, engine);
   execRoutes(router, engine);
   imageRoutes(router, engine);
+  buildRoutes(router, engine);
   const server = new Server(router, dlog);
   await mkdir(dirname(socketPath), { recursive: true, mode: 0o711 });
   await server.listen(socketPath);

@@ -134,10 +134,13 @@ export class TestDaemon {
   }
 
   /** docker runs the real docker CLI against this daemon. */
-  docker(args: string[], opts: { input?: string; timeoutMs?: number } = {}): RunResult {
+  docker(
+    args: string[],
+    opts: { input?: string; timeoutMs?: number; env?: Record<string, string> } = {},
+  ): RunResult {
     return run("docker", args, {
       ...opts,
-      env: { DOCKER_HOST: this.host, DOCKER_CONFIG: join(this.dir, "docker-config") },
+      env: { DOCKER_HOST: this.host, DOCKER_CONFIG: join(this.dir, "docker-config"), ...opts.env },
     });
   }
 

@@ -5,7 +5,7 @@ import { Readable } from "node:stream";
 import { applyLayer, resolveInRoot } from "@berth/archive";
 import type { AddInstruction, Command, CopyInstruction, Lex } from "@berth/dockerfile";
 import { FailedPrecondition, InvalidArgument, NotImplemented } from "@berth/errdefs";
-import type { ImageConfig, ImageSpec } from "@berth/oci";
+import { type ImageConfig, type ImageSpec, sha256 } from "@berth/oci";
 import { resolveUser } from "@berth/runtime";
 import * as tar from "tar-stream";
 import { type BuildCache, cacheKey, stateId } from "./BuildCache.ts";
@@ -423,9 +423,12 @@ export class StageBuilder {
   }
 }
 
-/** shortId is the 12-hex id docker prints for an intermediate step. */
+/**
+ * shortId is the 12-hex id docker prints for a step: the ID the state would have as an image (the
+ * digest of its config as it is written), so the last step matches "Successfully built".
+ */
 export function shortId(state: ImageState): string {
-  return stateId(state).slice(7, 19);
+  return sha256(JSON.stringify(state.config)).slice(7, 19);
 }
 
 /** imageStateOf turns an image record into the builder's state. */

@@ -133,6 +133,8 @@ async function buildInContext(
     stepLine(stage.from.original);
     const baseName = lex.processWord(stage.baseImage, metaEnv);
     let base: ImageState;
+    // The ID docker prints under FROM: the local image's own ID when the base is an image.
+    let baseId: string | undefined;
     let triggers: string[] = [];
     if (baseName.toLowerCase() === "scratch") {
       const p = currentPlatform();
@@ -151,6 +153,7 @@ async function buildInContext(
       base = done.get(baseName.toLowerCase())!;
     } else {
       const rec = deps.images.resolve(baseName);
+      baseId = rec.id.slice(7, 19);
       base = imageStateOf(rec);
       triggers = rec.config.config?.OnBuild ?? [];
       if (triggers.length > 0) {
@@ -158,7 +161,7 @@ async function buildInContext(
         base = { ...base, config: { ...base.config, config: { ...base.config.config, OnBuild: null } } };
       }
     }
-    onProgress({ kind: "cached", stream: ` ---> ${shortId(base)}\n` });
+    onProgress({ kind: "cached", stream: ` ---> ${baseId ?? shortId(base)}\n` });
     const sb = new StageBuilder(base, {
       deps,
       cache,

@@ -24,6 +24,8 @@ export class ContainerStore {
     await ensureDir(dir);
     const store = new ContainerStore(dir);
     for (const id of await readdir(dir)) {
+      // The directory is shared with the snapshotter, which keeps other layers here (builds).
+      if (!/^[0-9a-f]{64}$/.test(id)) continue;
       try {
         const rec = JSON.parse(await readFile(join(dir, id, "container.json"), "utf8")) as ContainerRecord;
         if (rec.id === id) store.#records.set(id, rec);

@@ -10,6 +10,7 @@ import { ContentStore, chainIds, ImageStore, SnapshotStore } from "@berth/image"
 import { formatReference, Reference } from "@berth/oci";
 import { Runtime, readLogs, resolveUser } from "@berth/runtime";
 import type { ImageBackend, RuntimeBackend } from "./backends.ts";
+import { Builds } from "./Builds.ts";
 import { ContainerStore } from "./ContainerStore.ts";
 import { Containers, RUNTIME_ID_CHARS } from "./Containers.ts";
 import { parseChanges } from "./changes.ts";
@@ -63,6 +64,8 @@ export class Engine {
   readonly containers: Containers;
   /** The exec service (`docker exec`): in-memory sessions next to running containers. */
   readonly execs: Execs;
+  /** The build service (`docker build`). */
+  readonly builds: Builds;
   readonly images: ImageStore;
   readonly snapshots: SnapshotStore;
   readonly runtime: Runtime;
@@ -79,6 +82,7 @@ export class Engine {
       runtime: Runtime;
       containers: Containers;
       execs: Execs;
+      builds: Builds;
     },
   ) {
     this.root = opts.root;
@@ -88,6 +92,7 @@ export class Engine {
     this.runtime = parts.runtime;
     this.containers = parts.containers;
     this.execs = parts.execs;
+    this.builds = parts.builds;
     this.#log = opts.log ?? (() => {});
   }
 
@@ -165,7 +170,17 @@ export class Engine {
       resolveUser: (rec, user) => resolveUser(rec.rootfs.merged, user),
       log,
     });
-    const engine = new Engine(opts, { images, snapshots, runtime, containers, execs });
+    const builds = new Builds({
+      images,
+      snapshots,
+      content,
+      runtime,
+      root: opts.root,
+      runRoot: opts.runRoot,
+      log,
+    });
+    await builds.cleanup();
+    const engine = new Engine(opts, { images, snapshots, runtime, containers, execs, builds });
     void runtime.checkRunc().catch((err: unknown) => log(`runc: ${(err as Error).message}`));
     await containers.restore();
     return engine;

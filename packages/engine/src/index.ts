@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 export * from "./AttachSession.ts";
+export * from "./Builds.ts";
 export type * from "./backends.ts";
 export * from "./ContainerStore.ts";
 export * from "./Containers.ts";

@@ -1,0 +1,84 @@
+import type { Engine } from "@berth/engine";
+import { InvalidArgument, isBerthError } from "@berth/errdefs";
+import { bool, resOf } from "../http.ts";
+import type { Router } from "../Router.ts";
+
+/** jsonObject reads a query parameter holding a JSON object of strings (`buildargs`, `labels`). */
+function jsonObject(q: URLSearchParams, key: string): Record<string, string> | undefined {
+  const raw = q.get(key);
+  if (raw === null || raw === "") return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    throw new InvalidArgument(
+      `invalid ${key}: expected a JSON object, found ${JSON.stringify(raw.slice(0, 60))}`,
+    );
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v))
+    throw new InvalidArgument(`invalid ${key}: expected a JSON object`);
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(v)) if (typeof val === "string") out[k] = val;
+  return out;
+}
+
+/**
+ * buildRoutes: `POST /build` as docker's classic builder answers it: the body is the context tar,
+ * the answer JSON lines (`stream`, `aux` with the image ID, `errorDetail` on failure).
+ */
+export function buildRoutes(router: Router, engine: Engine): void {
+  router.add("POST", "/build", async (ctx) => {
+    const q = ctx.query;
+    const remote = q.get("remote");
+    if (remote)
+      throw new InvalidArgument(
+        `building from a remote context (${remote}) is not supported yet: send the context as a tar`,
+      );
+    const quiet = bool(q, "q");
+    const buildArgs = jsonObject(q, "buildargs");
+    const labels = jsonObject(q, "labels");
+    const target = q.get("target") ?? "";
+    const dockerfile = q.get("dockerfile") ?? "";
+    const ac = new AbortController();
+    const res = resOf(ctx);
+    let started = false;
+    const send = (msg: object) => {
+      if (!started) {
+        res.writeHead(200, { "Content-Type": "application/json" });
+        started = true;
+      }
+      res.write(`${JSON.stringify(msg)}\r\n`);
+    };
+    res.on("close", () => {
+      if (!res.writableFinished) ac.abort();
+    });
+    try {
+      const result = await engine.builds.build(
+        {
+          contextTar: ctx.req,
+          ...(dockerfile ? { dockerfile } : {}),
+          tags: q.getAll("t").filter((t) => t !== ""),
+          ...(buildArgs ? { buildArgs } : {}),
+          ...(labels ? { labels } : {}),
+          ...(target ? { target } : {}),
+          noCache: bool(q, "nocache"),
+          signal: ac.signal,
+        },
+        (e) => {
+          if (quiet) return;
+          if (e.kind === "result" && e.stream.startsWith("Successfully built")) send({ aux: { ID: e.id } });
+          if (e.stream !== "") send({ stream: e.stream });
+        },
+      );
+      if (quiet) send({ stream: `${result.imageId}\n` });
+      res.end();
+    } catch (err) {
+      // Before any output, a plain error answer; once streaming, docker's errorDetail line.
+      if (!started && isBerthError(err) && err._tag !== "FailedPrecondition") throw err;
+      const message = (err as Error).message;
+      const code = (err as { runExitCode?: number }).runExitCode;
+      send({ errorDetail: { ...(code !== undefined ? { code } : {}), message }, error: message });
+      res.end();
+    }
+  });
+}

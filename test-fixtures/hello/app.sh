@@ -1,0 +1,1 @@
+echo "$GREETING $NAME from $(hostname): $(cat /app/build.txt)"
