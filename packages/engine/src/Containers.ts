@@ -5,13 +5,20 @@ import { join } from "node:path";
 import { Conflict, InvalidArgument, isKind, NotFound } from "@berth/errdefs";
 import { type AttachOptions, AttachSession } from "./AttachSession.ts";
 import type { ExitStatus, ImageBackend, RuntimeBackend } from "./backends.ts";
+import type { ContainerMounts } from "./ContainerMounts.ts";
 import type { ContainerStore } from "./ContainerStore.ts";
 import { newContainerId, nowRFC3339Nano } from "./ids.ts";
 import { KeyedLock } from "./KeyedLock.ts";
 import { commandOf, mergeImageConfig } from "./merge.ts";
 import { isValidName, randomName } from "./names.ts";
 import { signalNumber } from "./signals.ts";
-import { type ContainerConfig, type ContainerRecord, type HostConfig, ZERO_TIME } from "./types.ts";
+import {
+  type ContainerConfig,
+  type ContainerRecord,
+  type HostConfig,
+  type MountPoint,
+  ZERO_TIME,
+} from "./types.ts";
 
 /** Options to create a container: docker's create body, split as the Engine API splits it. */
 export interface CreateOptions {
@@ -46,6 +53,8 @@ export interface ContainersDeps {
   /** Directory under which runtime bundles live (`<runRoot>/b/<id prefix>`). */
   runRoot: string;
   buildSpec: SpecFactory;
+  /** Volumes, binds and tmpfs; without it a create asking for mounts is refused. */
+  mounts?: ContainerMounts;
   log?: (msg: string) => void;
 }
 
@@ -146,7 +155,9 @@ export class Containers {
       );
     }
     this.#creating.add(`${id}\0${finalName}`);
+    let mounts: MountPoint[] = [];
     try {
+      mounts = await this.#prepareMounts(config, hostConfig);
       const dir = this.#d.store.dirOf(id);
       await mkdir(dir, { recursive: true, mode: 0o700 });
       const rootfs = await this.#d.images.createContainerLayer(id, image.id);
@@ -174,6 +185,7 @@ export class Containers {
         hostsPath: join(dir, "hosts"),
         resolvConfPath: join(dir, "resolv.conf"),
         rootfs,
+        ...(mounts.length > 0 ? { mounts } : {}),
       };
       await writeEtcFiles(rec);
       await this.#d.store.save(rec);
@@ -182,10 +194,28 @@ export class Containers {
     } catch (err) {
       await this.#d.images.removeContainerLayer(id).catch(() => {});
       await rm(this.#d.store.dirOf(id), { recursive: true, force: true });
+      await this.#d.mounts?.release(mounts);
       throw err;
     } finally {
       this.#creating.delete(`${id}\0${finalName}`);
     }
+  }
+
+  async #prepareMounts(config: ContainerConfig, hc: HostConfig): Promise<MountPoint[]> {
+    if (this.#d.mounts) return this.#d.mounts.prepare(config, hc);
+    const asks = (v: unknown) => v !== undefined && v !== null && Object.keys(v as object).length > 0;
+    if (asks(hc.Binds) || asks(hc.Mounts) || asks(hc.Tmpfs) || asks(config.Volumes))
+      throw new InvalidArgument("this engine has no volume service: mounts are not supported");
+    return [];
+  }
+
+  /** volumeUsers lists the IDs of the containers whose mounts use a volume (not those being removed). */
+  volumeUsers(name: string): string[] {
+    return this.#d.store
+      .all()
+      .filter((c) => !this.#hidden.has(c.id))
+      .filter((c) => c.mounts?.some((m) => m.type === "volume" && m.name === name))
+      .map((c) => c.id);
   }
 
   *#creatingNames(): Iterable<string> {
@@ -231,6 +261,7 @@ export class Containers {
     await images.mountContainer(rec.id);
     let created = false;
     try {
+      if (this.#d.mounts && (await this.#d.mounts.populate(rec))) await this.#d.store.save(rec);
       const spec = await this.#d.buildSpec(rec);
       const { pid, conmonPid } = await runtime.create(rec.id, {
         bundle,
@@ -453,7 +484,7 @@ export class Containers {
   }
 
   /** remove deletes a container; a running one needs `force` (then it is killed first). */
-  async remove(idOrName: string, opts: { force?: boolean } = {}): Promise<void> {
+  async remove(idOrName: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const rec = this.find(idOrName);
     if (rec.state.status === "running" || rec.state.status === "paused") {
       if (!opts.force) {
@@ -473,7 +504,7 @@ export class Containers {
           `You cannot remove a running container ${rec.id}. Stop the container before attempting removal or force remove`,
         );
       }
-      await this.#removeLocked(cur, false);
+      await this.#removeLocked(cur, false, opts.volumes === true);
     });
   }
 
@@ -482,13 +513,16 @@ export class Containers {
    * answered), then its runtime state, mount, layer, bundle and record are released; if that fails
    * the record reappears so the removal can be retried. Call under the lock.
    */
-  async #removeLocked(rec: ContainerRecord, auto: boolean): Promise<void> {
+  async #removeLocked(rec: ContainerRecord, auto: boolean, volumes = auto): Promise<void> {
     if (!this.#d.store.get(rec.id)) return;
     this.#watching.get(rec.id)?.abort();
     this.#watching.delete(rec.id);
     this.#hidden.add(rec.id);
     for (const s of this.#pending.get(rec.id) ?? []) s.endOutput();
     this.#pending.delete(rec.id);
+    // `rm -v` and `--rm` take the container's anonymous volumes along (named ones stay), before
+    // the removal is announced, so the client sees them gone when its command returns.
+    if (volumes && rec.mounts) await this.#d.mounts?.release(rec.mounts);
     this.#emit(rec.id, "destroy");
     this.#events.emit(`removed:${rec.id}`);
     try {

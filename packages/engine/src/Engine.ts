@@ -11,6 +11,7 @@ import { formatReference, Reference } from "@berth/oci";
 import { Runtime, readLogs, resolveUser } from "@berth/runtime";
 import { Builds } from "./Builds.ts";
 import type { ImageBackend, RuntimeBackend } from "./backends.ts";
+import { ContainerMounts } from "./ContainerMounts.ts";
 import { ContainerStore } from "./ContainerStore.ts";
 import { Containers, RUNTIME_ID_CHARS } from "./Containers.ts";
 import { parseChanges } from "./changes.ts";
@@ -21,6 +22,7 @@ import { matchLabels } from "./filters.ts";
 import { ensureDir } from "./fsutil.ts";
 import { imageHistory, imageInspect, imageSummary } from "./imageViews.ts";
 import { listContainers } from "./listContainers.ts";
+import { Volumes } from "./Volumes.ts";
 import { containerInspect, containerSummary } from "./views.ts";
 
 /** Where an engine keeps its state, and which binaries it drives. */
@@ -67,6 +69,8 @@ export class Engine {
   /** The build service (`docker build`). */
   readonly builds: Builds;
   readonly images: ImageStore;
+  /** The volume service (`docker volume ...`): named and anonymous volumes of the `local` driver. */
+  readonly volumes: Volumes;
   readonly snapshots: SnapshotStore;
   readonly runtime: Runtime;
   readonly root: string;
@@ -83,6 +87,7 @@ export class Engine {
       containers: Containers;
       execs: Execs;
       builds: Builds;
+      volumes: Volumes;
     },
   ) {
     this.root = opts.root;
@@ -92,6 +97,7 @@ export class Engine {
     this.runtime = parts.runtime;
     this.containers = parts.containers;
     this.execs = parts.execs;
+    this.volumes = parts.volumes;
     this.builds = parts.builds;
     this.#log = opts.log ?? (() => {});
   }
@@ -156,7 +162,9 @@ export class Engine {
       isConmonAlive: (id) => runtime.isConmonAlive(rid(id)),
       cleanup: (id) => runtime.cleanup(rid(id)),
     };
+    const volumes = await Volumes.open(opts.root);
     const containers = new Containers({
+      mounts: new ContainerMounts(volumes, log),
       store,
       images: imageBackend,
       runtime: runtimeBackend,
@@ -180,7 +188,8 @@ export class Engine {
       log,
     });
     await builds.cleanup();
-    const engine = new Engine(opts, { images, snapshots, runtime, containers, execs, builds });
+    volumes.setUsers((name) => containers.volumeUsers(name));
+    const engine = new Engine(opts, { images, snapshots, runtime, containers, execs, builds, volumes });
     void runtime.checkRunc().catch((err: unknown) => log(`runc: ${(err as Error).message}`));
     await containers.restore();
     return engine;

@@ -1,5 +1,6 @@
 import { InvalidArgument } from "@berth/errdefs";
 import { buildSpec, resolveUser, type SpecOptions } from "@berth/runtime";
+import { specMounts } from "./ContainerMounts.ts";
 import type { ContainerRecord } from "./types.ts";
 
 /** The cgroup parent every Berth container lives under (`/sys/fs/cgroup/<controller>/berth/<id>`). */
@@ -8,7 +9,8 @@ export const CGROUP_PARENT = "/berth";
 /**
  * containerSpec turns a container record into an OCI runtime spec: the merged command, env, user
  * (resolved inside the container's own /etc/passwd, never the host's), working dir, hostname and
- * limits, plus docker's generated /etc/hostname, /etc/hosts and /etc/resolv.conf bind mounts.
+ * limits, plus docker's generated /etc/hostname, /etc/hosts and /etc/resolv.conf bind mounts,
+ * then the container's volumes, binds and tmpfs mounts.
  */
 export async function containerSpec(rec: ContainerRecord): Promise<unknown> {
   const c = rec.config;
@@ -58,6 +60,8 @@ export async function containerSpec(rec: ContainerRecord): Promise<unknown> {
         options: ["rbind", "rprivate"],
       },
       { destination: "/etc/hosts", type: "bind", source: rec.hostsPath, options: ["rbind", "rprivate"] },
+      // Volumes, binds and tmpfs after docker's /etc files (buildSpec orders parents first).
+      ...specMounts(rec.mounts ?? []),
     ],
     annotations: { "org.berth.container.name": rec.name },
   };

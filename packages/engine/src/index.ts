@@ -7,6 +7,7 @@
 export * from "./AttachSession.ts";
 export * from "./Builds.ts";
 export type * from "./backends.ts";
+export * from "./ContainerMounts.ts";
 export * from "./ContainerStore.ts";
 export * from "./Containers.ts";
 export * from "./changes.ts";
@@ -15,6 +16,8 @@ export * from "./Execs.ts";
 export * from "./filters.ts";
 export * from "./listContainers.ts";
 export * from "./merge.ts";
+export * from "./mountSpecs.ts";
 export type * from "./types.ts";
 export { ZERO_TIME } from "./types.ts";
+export * from "./Volumes.ts";
 export * from "./views.ts";

@@ -104,6 +104,33 @@ export interface ContainerRecord {
   hostsPath: string;
   resolvConfPath: string;
   rootfs: { lowerdirs: string[]; upperdir: string; workdir: string; merged: string };
+  /** Bind mounts, volumes and tmpfs mounts, resolved at create (absent on records from before volumes). */
+  mounts?: MountPoint[];
+}
+
+/**
+ * MountPoint is one resolved mount of a container. Volume and bind sources are host paths the
+ * daemon chose or the API caller named; destinations are clean absolute container paths.
+ */
+export interface MountPoint {
+  type: "bind" | "volume" | "tmpfs";
+  /** Volume name (volumes only). */
+  name?: string;
+  /** Host path: the bind source or the volume's `_data`; "" for tmpfs. */
+  source: string;
+  destination: string;
+  driver?: string;
+  rw: boolean;
+  /** Docker's `Mode` column. */
+  mode: string;
+  propagation: string;
+  /** Copy the image's content into the volume at the next start if the volume is empty. */
+  copyData?: boolean;
+  /** An anonymous volume made for this container (removed with `rm -v` and `--rm`). */
+  anonymous?: boolean;
+  tmpfsOptions?: string[];
+  /** Not listed in inspect's `Mounts` (`HostConfig.Tmpfs`, as docker). */
+  hidden?: boolean;
 }
 
 /** ZERO_TIME is Go's zero time as docker prints it for "never". */

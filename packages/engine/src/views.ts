@@ -1,5 +1,6 @@
 import { type ZeroHostConfig, zeroHostConfig } from "@berth/api";
 import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from "@berth/runtime";
+import { mountsView } from "./ContainerMounts.ts";
 import type { ContainerRecord } from "./types.ts";
 import { ZERO_TIME } from "./types.ts";
 
@@ -88,7 +89,7 @@ export function containerInspect(
       },
       Name: opts.driver ?? "overlay",
     },
-    Mounts: [],
+    Mounts: mountsView(rec.mounts),
     Config: {
       ...EMPTY_CONFIG,
       ...rec.config,
@@ -199,6 +200,6 @@ export function containerSummary(rec: ContainerRecord): Record<string, unknown> 
     Status: statusText(rec),
     HostConfig: { NetworkMode: mode },
     NetworkSettings: { Networks: (networkSettings(rec) as { Networks: unknown }).Networks },
-    Mounts: [],
+    Mounts: mountsView(rec.mounts),
   };
 }
