@@ -8,6 +8,7 @@ import { containerRoutes } from "./routes/containers.ts";
 import { execRoutes } from "./routes/exec.ts";
 import { imageRoutes } from "./routes/images.ts";
 import { systemRoutes } from "./routes/system.ts";
+import { volumeRoutes } from "./routes/volumes.ts";
 import { SERVER_VERSION, Server } from "./Server.ts";
 
 const usage = `Usage:  berthd [OPTIONS]
@@ -76,6 +77,7 @@ async function main(): Promise<void> {
   containerRoutes(router, engine);
   execRoutes(router, engine);
   imageRoutes(router, engine);
+  volumeRoutes(router, engine);
   buildRoutes(router, engine);
   const server = new Server(router, dlog);
   await mkdir(dirname(socketPath), { recursive: true, mode: 0o711 });

@@ -84,7 +84,7 @@ export function containerRoutes(router: Router, engine: Engine): void {
   });
 
   router.add("DELETE", "/containers/{id}", async (ctx) => {
-    await c.remove(ctx.params.id!, { force: bool(ctx.query, "force") });
+    await c.remove(ctx.params.id!, { force: bool(ctx.query, "force"), volumes: bool(ctx.query, "v") });
     sendStatus(ctx, 204);
   });
 
