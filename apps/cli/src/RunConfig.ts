@@ -8,6 +8,7 @@
 import { zeroHostConfig } from "@berth/api";
 import { expandEnvFlag, readEnvFile } from "./EnvFile.ts";
 import { bool, type FlagSpec, int, list, type ParsedArgs, str } from "./FlagParser.ts";
+import { parseMountFlag, parseTmpfsFlag } from "./MountFlag.ts";
 import { parseNanoCpus, ramInBytes } from "./units.ts";
 
 /** RUN_FLAGS are the flags `run` accepts (`create` uses the same minus the run-only ones). */
@@ -42,6 +43,7 @@ export const CREATE_FLAGS: readonly FlagSpec[] = [
     usage: "Memory limit",
     validate: (v) => void ramInBytes(v),
   },
+  { name: "mount", type: "list", valueName: "mount", usage: "Attach a filesystem mount to the container" },
   { name: "name", type: "string", usage: "Assign a name to the container" },
   { name: "network", type: "string", valueName: "network", usage: "Connect a container to a network" },
   { name: "net", type: "string", usage: "Connect a container to a network", hidden: true },
@@ -63,6 +65,7 @@ export const CREATE_FLAGS: readonly FlagSpec[] = [
   },
   { name: "stop-signal", type: "string", usage: "Signal to stop the container" },
   { name: "stop-timeout", type: "int", usage: "Timeout (in seconds) to stop a container" },
+  { name: "tmpfs", type: "list", usage: "Mount a tmpfs directory" },
   { name: "tty", short: "t", type: "bool", usage: "Allocate a pseudo-TTY" },
   { name: "user", short: "u", type: "string", usage: "Username or UID (format: <name|uid>[:<group|gid>])" },
   { name: "volume", short: "v", type: "list", usage: "Bind mount a volume" },
@@ -207,6 +210,13 @@ export function buildCreateRequest(p: ParsedArgs, ctx: RunContext, detach: boole
     else volumes[v] = {};
   }
 
+  const mounts = list(p, "mount").map(parseMountFlag);
+  const tmpfs: Record<string, string> = {};
+  for (const t of list(p, "tmpfs")) {
+    const [path, opts] = parseTmpfsFlag(t);
+    tmpfs[path] = opts;
+  }
+
   const memory = str(p, "memory");
   const cpus = str(p, "cpus");
   const restart = parseRestartPolicy(str(p, "restart") ?? "no");
@@ -262,6 +272,8 @@ export function buildCreateRequest(p: ParsedArgs, ctx: RunContext, detach: boole
     PidsLimit: int(p, "pids-limit") ?? 0,
   };
   if (bool(p, "init")) hostConfig.Init = true;
+  if (mounts.length > 0) hostConfig.Mounts = mounts;
+  if (Object.keys(tmpfs).length > 0) hostConfig.Tmpfs = tmpfs;
 
   const body = {
     ...config,

@@ -37,6 +37,10 @@ const L = {
   import: () => import("./commands/import.ts"),
   version: () => import("./commands/version.ts"),
   info: () => import("./commands/info.ts"),
+  volumeCreate: () => import("./commands/volumeCreate.ts"),
+  volumeLs: () => import("./commands/volumeLs.ts"),
+  volumeRm: () => import("./commands/volumeRm.ts"),
+  volumePrune: () => import("./commands/volumePrune.ts"),
 } satisfies Record<string, Loader>;
 
 const TOP: Record<string, Entry> = {
@@ -101,6 +105,22 @@ const GROUPS: Record<string, { short: string; commands: Record<string, Entry> }>
       remove: TOP.rmi as Entry,
       rm: { load: L.rmi, short: "Remove one or more images" },
       tag: TOP.tag as Entry,
+    },
+  },
+  volume: {
+    short: "Manage volumes",
+    commands: {
+      create: { load: L.volumeCreate, short: "Create a volume" },
+      inspect: {
+        load: L.inspect,
+        short: "Display detailed information on one or more volumes",
+        variant: "volume",
+      },
+      ls: { load: L.volumeLs, short: "List volumes" },
+      list: { load: L.volumeLs, short: "List volumes" },
+      prune: { load: L.volumePrune, short: "Remove unused local volumes" },
+      rm: { load: L.volumeRm, short: "Remove one or more volumes" },
+      remove: { load: L.volumeRm, short: "Remove one or more volumes" },
     },
   },
   system: {
