@@ -1,4 +1,15 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -262,6 +273,31 @@ describe("volumes", () => {
     expect(existsSync("/x")).toBe(false);
     expect(ok(["volume", "ls", "-q"])).toBe("");
     expect(readdirSync(d.dataRoot).sort()).toEqual(before);
+  });
+
+  it("copy-up follows an image symlink only inside the root file system", () => {
+    // An image whose /evil is a symlink climbing towards the host's /etc, with VOLUME /evil.
+    const tar = join(host, "evil.tar");
+    copyFileSync(busyboxTar(), tar);
+    const extra = join(host, "extra");
+    mkdirSync(extra);
+    symlinkSync("../../../../../../../../etc", join(extra, "evil"));
+    execFileSync("tar", ["-rf", tar, "-C", extra, "evil"]);
+    expect(ok(["import", "--change", "VOLUME /evil", "--change", 'CMD ["sh"]', tar, "evil"])).toMatch(
+      /^sha256:/,
+    );
+    ok(["run", "--name", "cu", "evil", "true"]);
+    const [m] = JSON.parse(ok(["inspect", "--format", "{{json .Mounts}}", "cu"])) as Array<
+      Record<string, string>
+    >;
+    expect(m!.Destination).toBe("/evil");
+    const data = join(d.dataRoot, "volumes", m!.Name!, "_data");
+    expect(existsSync(join(data, "os-release"))).toBe(false);
+    // What is there is the image's own /etc (busybox's passwd and group), never the host's.
+    const rootfsEtc = ["group", "passwd", "hostname", "hosts", "resolv.conf"];
+    expect(readdirSync(data).filter((f) => !rootfsEtc.includes(f))).toEqual([]);
+    expect(readFileSync(join(data, "passwd"), "utf8")).not.toEqual(readFileSync("/etc/passwd", "utf8"));
+    ok(["rm", "-v", "cu"]);
   });
 
   it("berth volume commands and run -v/--mount/--tmpfs", () => {

@@ -67,6 +67,11 @@ export function cleanDestination(dest: string, what: string): string {
   return clean;
 }
 
+/** cleanHostPath normalises an absolute host path without its trailing slash. */
+function cleanHostPath(p: string): string {
+  return posix.normalize(p).replace(/(.)\/$/, "$1");
+}
+
 /** parseBind reads one `HostConfig.Binds` entry: `name:/ctr[:mode]` or `/host:/ctr[:mode]`. */
 export function parseBind(spec: string): MountRequest {
   const parts = spec.split(":");
@@ -89,7 +94,7 @@ export function parseBind(spec: string): MountRequest {
     if (!copyData) throw new InvalidArgument(`invalid mode: ${modeText}`);
     return {
       type: "bind",
-      source: posix.normalize(source),
+      source: cleanHostPath(source),
       destination,
       readOnly,
       mode: modeText,
@@ -151,7 +156,7 @@ export function parseApiMount(m: ApiMount): MountRequest {
       throw bad(`invalid propagation mode: ${propagation}`);
     return {
       type,
-      source: posix.normalize(source),
+      source: cleanHostPath(source),
       destination,
       readOnly,
       mode: "",
