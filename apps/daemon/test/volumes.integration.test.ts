@@ -163,7 +163,10 @@ describe("volumes", () => {
       "type=volume,src=named2,dst=/m",
       "busybox",
     ]);
-    const mounts = JSON.parse(ok(["inspect", "--format", "{{json .Mounts}}", "insp"])) as unknown[];
+    // docker lists mounts in no guaranteed order (it walks a map): compare them by destination.
+    const mounts = (
+      JSON.parse(ok(["inspect", "--format", "{{json .Mounts}}", "insp"])) as Array<{ Destination: string }>
+    ).sort((a, b) => a.Destination.localeCompare(b.Destination));
     expect(mounts).toEqual([
       {
         Type: "volume",
