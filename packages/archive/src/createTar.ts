@@ -1,10 +1,10 @@
-import { constants, type Stats } from "node:fs";
-import { lstat, open, readdir, readlink, realpath } from "node:fs/promises";
+import { lstat, readdir, readlink, realpath } from "node:fs/promises";
 import { posix } from "node:path";
 import { Readable } from "node:stream";
 import { createGzip } from "node:zlib";
 import * as tar from "tar-stream";
 import { cleanName } from "./cleanName.ts";
+import { packEntry, packFile } from "./packEntry.ts";
 import { resolveInRoot } from "./resolveInRoot.ts";
 
 type Header = Partial<tar.Header> & { name: string };
@@ -82,7 +82,7 @@ async function walk(pack: tar.Pack, abs: string, name: string, seen: Map<string,
     mtime: new Date(Math.floor(st.mtimeMs / 1000) * 1000),
   };
   if (st.isDirectory()) {
-    await add(pack, { ...base, name: `${name}/`, type: "directory" });
+    await packEntry(pack, { ...base, name: `${name}/`, type: "directory" });
     for (const child of (await readdir(abs)).sort())
       await walk(pack, join(abs, child), `${name}/${child}`, seen);
     return;
@@ -91,25 +91,25 @@ async function walk(pack: tar.Pack, abs: string, name: string, seen: Map<string,
     const key = `${st.dev}:${st.ino}`;
     const first = seen.get(key);
     if (first !== undefined) {
-      await add(pack, { ...base, type: "link", linkname: first, size: 0 });
+      await packEntry(pack, { ...base, type: "link", linkname: first, size: 0 });
       return;
     }
     seen.set(key, name);
   }
   if (st.isSymbolicLink()) {
-    await add(pack, { ...base, type: "symlink", linkname: await readlink(abs) });
+    await packEntry(pack, { ...base, type: "symlink", linkname: await readlink(abs) });
   } else if (st.isFile()) {
-    await addFile(pack, abs, { ...base, type: "file", size: st.size }, st);
+    await packFile(pack, abs, { ...base, type: "file", size: st.size });
   } else if (st.isCharacterDevice() || st.isBlockDevice()) {
     const { major, minor } = splitDev(st.rdev);
-    await add(pack, {
+    await packEntry(pack, {
       ...base,
       type: st.isCharacterDevice() ? "character-device" : "block-device",
       devmajor: major,
       devminor: minor,
     });
   } else if (st.isFIFO()) {
-    await add(pack, { ...base, type: "fifo" });
+    await packEntry(pack, { ...base, type: "fifo" });
   }
   // Sockets cannot be archived; skipped like tar does.
 }
@@ -120,35 +120,4 @@ function splitDev(dev: number): { major: number; minor: number } {
   const major = Number(((d >> 8n) & 0xfffn) | ((d >> 32n) & ~0xfffn));
   const minor = Number((d & 0xffn) | ((d >> 12n) & ~0xffn));
   return { major, minor };
-}
-
-function add(pack: tar.Pack, header: Header): Promise<void> {
-  return new Promise((res, rej) => {
-    pack.entry(header, (err) => (err ? rej(err) : res()));
-  });
-}
-
-async function addFile(pack: tar.Pack, abs: string, header: Header, st: Stats): Promise<void> {
-  const fh = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
-  try {
-    let finish: (err?: Error | null) => void = () => {};
-    const done = new Promise<void>((res, rej) => {
-      finish = (err) => (err ? rej(err) : res());
-    });
-    const w = pack.entry(header, finish);
-    let remaining = st.size;
-    const buf = Buffer.allocUnsafe(256 * 1024);
-    while (remaining > 0) {
-      const want = Math.min(buf.length, remaining);
-      const { bytesRead } = await fh.read(buf, 0, want, null);
-      // A file that shrank while being read is padded with zeros so the header stays true.
-      const chunk = bytesRead === 0 ? Buffer.alloc(want) : Buffer.from(buf.subarray(0, bytesRead));
-      remaining -= chunk.length;
-      if (!w.write(chunk)) await new Promise<void>((res) => w.once("drain", () => res()));
-    }
-    w.end(null);
-    await done;
-  } finally {
-    await fh.close();
-  }
 }

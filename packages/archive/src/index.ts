@@ -8,5 +8,6 @@ export { cleanName } from "./cleanName.ts";
 export { type CreateTarOptions, createTar } from "./createTar.ts";
 export { type Compression, type Decompressed, decompress, detectCompression } from "./decompress.ts";
 export { measureTar, type TarMeasure } from "./measureTar.ts";
+export { type PackHeader, packEntry, packFile } from "./packEntry.ts";
 export { MAX_SYMLINKS, resolveInRoot, resolveInRootSync } from "./resolveInRoot.ts";
 export { WHITEOUT_META_PREFIX, WHITEOUT_OPAQUE_DIR, WHITEOUT_PREFIX } from "./whiteout.ts";

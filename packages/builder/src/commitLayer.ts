@@ -1,9 +1,8 @@
 import type { Stats } from "node:fs";
-import { constants } from "node:fs";
-import { lstat, open, readdir, readlink } from "node:fs/promises";
+import { lstat, readdir, readlink } from "node:fs/promises";
 import { Readable, Transform } from "node:stream";
 import { createGzip } from "node:zlib";
-import { WHITEOUT_OPAQUE_DIR, WHITEOUT_PREFIX } from "@berth/archive";
+import { packEntry, packFile, WHITEOUT_OPAQUE_DIR, WHITEOUT_PREFIX } from "@berth/archive";
 import { errnoCode } from "@berth/errdefs";
 import type { ContentStore } from "@berth/image";
 import { Digester, OCI_LAYER_GZIP } from "@berth/oci";
@@ -56,7 +55,7 @@ export async function commitLayer(
         const abs = join(dirs.upperdir, childRel);
         const st = await lstat(abs);
         if (isWhiteout(st)) {
-          await add(pack, {
+          await packEntry(pack, {
             name: rel === "" ? `${WHITEOUT_PREFIX}${name}` : `${rel}/${WHITEOUT_PREFIX}${name}`,
             type: "file",
             size: 0,
@@ -75,9 +74,9 @@ export async function commitLayer(
         };
         entries++;
         if (st.isDirectory()) {
-          await add(pack, { ...base, name: `${childRel}/`, type: "directory" });
+          await packEntry(pack, { ...base, name: `${childRel}/`, type: "directory" });
           if (await isOpaque(dirs, childRel)) {
-            await add(pack, {
+            await packEntry(pack, {
               name: `${childRel}/${WHITEOUT_OPAQUE_DIR}`,
               type: "file",
               size: 0,
@@ -92,20 +91,20 @@ export async function commitLayer(
           const key = `${st.dev}:${st.ino}`;
           const first = seen.get(key);
           if (first !== undefined) {
-            await add(pack, { ...base, type: "link", linkname: first, size: 0 });
+            await packEntry(pack, { ...base, type: "link", linkname: first, size: 0 });
             continue;
           }
           seen.set(key, childRel);
         }
         if (st.isSymbolicLink()) {
-          await add(pack, { ...base, type: "symlink", linkname: await readlink(abs) });
+          await packEntry(pack, { ...base, type: "symlink", linkname: await readlink(abs) });
         } else if (st.isFile()) {
           unpackedSize += st.size;
-          await addFile(pack, abs, { ...base, type: "file", size: st.size });
+          await packFile(pack, abs, { ...base, type: "file", size: st.size });
         } else if (st.isFIFO()) {
-          await add(pack, { ...base, type: "fifo" });
+          await packEntry(pack, { ...base, type: "fifo" });
         } else if (st.isCharacterDevice() || st.isBlockDevice()) {
-          await add(pack, {
+          await packEntry(pack, {
             ...base,
             type: st.isCharacterDevice() ? "character-device" : "block-device",
             devmajor: Number((BigInt(st.rdev) >> 8n) & 0xfffn),
@@ -183,36 +182,4 @@ async function isOpaque(dirs: OverlayDirs & { readonly merged: string }, rel: st
     }
   }
   return false;
-}
-
-function add(pack: tar.Pack, header: Header): Promise<void> {
-  return new Promise((res, rej) => {
-    // A "file" entry without a body buffer would wait for its body stream: give whiteouts an empty one.
-    if (header.type === "file") pack.entry(header, Buffer.alloc(0), (err) => (err ? rej(err) : res()));
-    else pack.entry(header, (err) => (err ? rej(err) : res()));
-  });
-}
-
-async function addFile(pack: tar.Pack, abs: string, header: Header & { size: number }): Promise<void> {
-  const fh = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
-  try {
-    let finish: (err?: Error | null) => void = () => {};
-    const done = new Promise<void>((res, rej) => {
-      finish = (err) => (err ? rej(err) : res());
-    });
-    const w = pack.entry(header, finish);
-    let remaining = header.size;
-    const buf = Buffer.allocUnsafe(256 * 1024);
-    while (remaining > 0) {
-      const want = Math.min(buf.length, remaining);
-      const { bytesRead } = await fh.read(buf, 0, want, null);
-      const chunk = bytesRead === 0 ? Buffer.alloc(want) : Buffer.from(buf.subarray(0, bytesRead));
-      remaining -= chunk.length;
-      if (!w.write(chunk)) await new Promise<void>((res) => w.once("drain", () => res()));
-    }
-    w.end(null);
-    await done;
-  } finally {
-    await fh.close();
-  }
 }
