@@ -7,6 +7,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
@@ -104,11 +105,12 @@ describe("volumes", () => {
     expect(existsSync(join(host, "x"))).toBe(false);
   });
 
-  it("refuses a bind whose source does not exist (and never creates it)", () => {
-    const v = d.docker(["run", "--rm", "-v", "/nonexistent-berth-v:/x", "busybox", "true"]);
-    expect(v.code).toBe(125);
-    expect(v.stderr).toContain("bind source path does not exist: /nonexistent-berth-v");
-    expect(existsSync("/nonexistent-berth-v")).toBe(false);
+  it("creates a missing -v bind source as docker does, and refuses a missing --mount bind source", () => {
+    const made = join(d.dir, "made-by-bind", "deep");
+    const v = d.docker(["run", "--rm", "-v", `${made}:/x`, "busybox", "sh", "-c", "echo hi > /x/f"]);
+    expect(v.code).toBe(0);
+    expect(readFileSync(join(made, "f"), "utf8")).toBe("hi\n");
+    expect(statSync(made).mode & 0o777).toBe(0o755);
     const r = d.docker([
       "run",
       "--rm",

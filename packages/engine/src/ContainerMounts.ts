@@ -1,4 +1,4 @@
-import { chmod, chown, lstat, readdir, stat } from "node:fs/promises";
+import { chmod, chown, lstat, mkdir, readdir, stat } from "node:fs/promises";
 import { applyLayer, createTar, resolveInRoot } from "@berth/archive";
 import { errnoCode, InvalidArgument } from "@berth/errdefs";
 import { type MountRequest, mountRequests } from "./mountSpecs.ts";
@@ -82,8 +82,12 @@ export class ContainerMounts {
       await stat(r.source);
     } catch (err) {
       if (errnoCode(err) !== "ENOENT") throw err;
-      // Docker's legacy `-v /host:/ctr` would create the missing directory; Berth never creates
-      // host paths on an API caller's say-so, for `Binds` and `Mounts` alike.
+      // As dockerd: a missing `Binds` source (`-v /host:/ctr`) is created as a directory (compose
+      // relies on it); a missing `Mounts` bind source is an error.
+      if (r.createSource) {
+        await mkdir(r.source, { recursive: true, mode: 0o755 });
+        return;
+      }
       throw new InvalidArgument(
         `invalid mount config for type "bind": bind source path does not exist: ${r.source}`,
       );

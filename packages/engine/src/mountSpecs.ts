@@ -27,6 +27,8 @@ export interface MountRequest {
   tmpfsOptions?: string[];
   /** `HostConfig.Tmpfs` entries: mounted, but not listed in inspect's `Mounts` (as docker). */
   hidden?: boolean;
+  /** A legacy `Binds` host path: docker creates it (0755) when missing; `Mounts` binds must exist. */
+  createSource?: boolean;
 }
 
 const PROPAGATIONS = new Set(["private", "rprivate", "shared", "rshared", "slave", "rslave"]);
@@ -100,6 +102,7 @@ export function parseBind(spec: string): MountRequest {
       mode: modeText,
       propagation: propagation || "rprivate",
       copyData: false,
+      createSource: true,
     };
   }
   if (!isValidVolumeName(source)) {
