@@ -11,6 +11,7 @@ import { newContainerId, nowRFC3339Nano } from "./ids.ts";
 import { KeyedLock } from "./KeyedLock.ts";
 import { commandOf, mergeImageConfig } from "./merge.ts";
 import { isValidName, randomName } from "./names.ts";
+import { type RestartClock, RestartManager } from "./RestartManager.ts";
 import { signalNumber } from "./signals.ts";
 import {
   type ContainerConfig,
@@ -56,7 +57,12 @@ export interface ContainersDeps {
   /** Volumes, binds and tmpfs; without it a create asking for mounts is refused. */
   mounts?: ContainerMounts;
   log?: (msg: string) => void;
+  /** Timers for restart back-off (tests pass a fake one); the real clock by default. */
+  restartClock?: RestartClock;
 }
+
+/** Signals that do not end a process by default: sending them leaves the restart policy in place. */
+const NON_FATAL_SIGNALS = new Set([1, 10, 12, 17, 18, 19, 20, 21, 22, 23, 28]);
 
 const DEFAULT_STOP_TIMEOUT_S = 10;
 
@@ -83,6 +89,8 @@ export class Containers {
   readonly #hidden = new Set<string>();
   /** `<id>\0<name>` of creates in flight, so two creates cannot take the same name. */
   readonly #creating = new Set<string>();
+  /** Restart bookkeeping per container, from its last start through the API. */
+  readonly #restarts = new Map<string, RestartManager>();
 
   constructor(deps: ContainersDeps) {
     this.#d = deps;
@@ -240,9 +248,11 @@ export class Containers {
     const id = this.find(idOrName).id;
     return this.#lock.run(id, async () => {
       const rec = this.find(id);
-      if (rec.state.status === "running" || rec.state.status === "paused") return { notModified: true };
-      if (rec.state.status === "removing")
+      const st = rec.state.status;
+      if (st === "running" || st === "paused" || st === "restarting") return { notModified: true };
+      if (st === "removing")
         throw new Conflict(`container ${id} is marked for removal and cannot be started`);
+      this.#resetRestarts(rec);
       await this.#startLocked(rec);
       return { notModified: false };
     });
@@ -318,7 +328,7 @@ export class Containers {
       await this.#d.store.save(rec);
       for (const s of this.#pending.get(rec.id) ?? []) s.endOutput();
       this.#pending.delete(rec.id);
-      this.#events.emit(`exit:${rec.id}`, { StatusCode: exitCode, Error: { Message: message } });
+      this.#announceExit(rec.id, { StatusCode: exitCode, Error: { Message: message } }, true);
       if (rec.hostConfig.AutoRemove) void this.#autoRemove(rec.id);
       if (isKind(err, "InvalidArgument") || exitCode !== 128)
         throw new InvalidArgument(message, { cause: err });
@@ -364,7 +374,7 @@ export class Containers {
       rec.state = { ...exited, status: "removing" };
       await this.#d.store.save(rec);
       this.#emit(id, "die");
-      this.#events.emit(`exit:${id}`, { StatusCode: status.exitCode, Error: null } satisfies WaitReport);
+      this.#announceExit(id, { StatusCode: status.exitCode, Error: null }, true);
       await this.#removeLocked(rec, true);
       return;
     }
@@ -373,10 +383,89 @@ export class Containers {
     await this.#d.images
       .unmountContainer(id)
       .catch((err) => this.#log(`unmount ${id}: ${(err as Error).message}`));
-    rec.state = exited;
+    const runMs = status.finishedAt.getTime() - Date.parse(rec.state.startedAt);
+    const decision = this.#restartManager(rec).decide(
+      status.exitCode,
+      rec.manuallyStopped === true,
+      Number.isFinite(runMs) ? runMs : 0,
+    );
+    rec.state = decision.restart ? { ...exited, status: "restarting" } : exited;
+    if (decision.restart) rec.restartCount = this.#restartManager(rec).restartCount;
     await this.#d.store.save(rec);
     this.#emit(id, "die");
-    this.#events.emit(`exit:${id}`, { StatusCode: status.exitCode, Error: null } satisfies WaitReport);
+    this.#announceExit(id, { StatusCode: status.exitCode, Error: null }, !decision.restart);
+    if (decision.restart) this.#scheduleRestart(id, decision.delayMs);
+  }
+
+  /** #announceExit answers `next-exit` waiters, and `not-running` ones when no restart follows. */
+  #announceExit(id: string, report: WaitReport, final: boolean): void {
+    this.#events.emit(`exit:${id}`, report);
+    if (final) this.#events.emit(`stopped:${id}`, report);
+  }
+
+  #restartManager(rec: ContainerRecord): RestartManager {
+    let m = this.#restarts.get(rec.id);
+    if (!m) {
+      m = new RestartManager({
+        policy: rec.hostConfig.RestartPolicy,
+        restartCount: rec.restartCount,
+        ...(this.#d.restartClock ? { clock: this.#d.restartClock } : {}),
+      });
+      this.#restarts.set(rec.id, m);
+    }
+    return m;
+  }
+
+  /** #resetRestarts is docker's reset on a start through the API: new count, no manual stop. */
+  #resetRestarts(rec: ContainerRecord): void {
+    this.#restarts.get(rec.id)?.cancel();
+    this.#restarts.delete(rec.id);
+    rec.restartCount = 0;
+    delete rec.manuallyStopped;
+  }
+
+  /** #scheduleRestart starts a `restarting` container again after the back-off delay. */
+  #scheduleRestart(id: string, delayMs: number): void {
+    const m = this.#restarts.get(id);
+    if (!m) return;
+    void m.wait(delayMs).then((ok) => {
+      if (!ok) return;
+      return this.#lock
+        .run(id, async () => {
+          const rec = this.#d.store.get(id);
+          if (!rec || rec.state.status !== "restarting" || this.#hidden.has(id)) return;
+          if (this.#restarts.get(id) !== m || m.cancelled) return;
+          await this.#startLocked(rec);
+        })
+        .catch((err) => this.#log(`restart ${id}: ${(err as Error).message}`));
+    });
+  }
+
+  /**
+   * #cancelRestart is a manual stop's effect on the policy: no restart until the next start through
+   * the API; a container waiting for its restart is exited at once. Call under the lock.
+   */
+  async #cancelRestart(rec: ContainerRecord): Promise<void> {
+    this.#restartManager(rec).cancel();
+    if (rec.state.status !== "restarting") return;
+    rec.state = { ...rec.state, status: "exited", pid: 0 };
+    await this.#d.store.save(rec);
+    this.#events.emit(`stopped:${rec.id}`, {
+      StatusCode: rec.state.exitCode,
+      Error: null,
+    } satisfies WaitReport);
+  }
+
+  /** #markStopped records a stop or kill through the API (docker's HasBeenManuallyStopped). */
+  async #markStopped(id: string, cancel: boolean): Promise<ContainerRecord | undefined> {
+    return this.#lock.run(id, async () => {
+      const rec = this.#d.store.get(id);
+      if (!rec || (rec.state.status !== "running" && rec.state.status !== "restarting")) return rec;
+      rec.manuallyStopped = true;
+      if (cancel) await this.#cancelRestart(rec);
+      await this.#d.store.save(rec);
+      return rec;
+    });
   }
 
   async #autoRemove(id: string): Promise<void> {
@@ -394,8 +483,11 @@ export class Containers {
     idOrName: string,
     opts: { timeout?: number; signal?: string } = {},
   ): Promise<{ notModified: boolean }> {
-    const rec = this.find(idOrName);
-    if (rec.state.status !== "running") return { notModified: true };
+    const found = this.find(idOrName);
+    if (found.state.status !== "running" && found.state.status !== "restarting") return { notModified: true };
+    // A stop cancels the restart policy until the next start, and a pending restart at once.
+    const rec = (await this.#markStopped(found.id, true)) ?? found;
+    if (rec.state.status !== "running") return { notModified: rec.state.status !== "exited" };
     const signal = opts.signal ?? rec.config.StopSignal ?? "SIGTERM";
     const timeout =
       opts.timeout ??
@@ -428,8 +520,14 @@ export class Containers {
 
   /** kill sends a signal (name or number, default SIGKILL) to a running container. */
   async kill(idOrName: string, signal = "SIGKILL"): Promise<void> {
-    const rec = this.find(idOrName);
+    const found = this.find(idOrName);
     const sig = signalNumber(signal);
+    // Like docker: a fatal signal (or the stop signal) disables the restart policy until the next
+    // start; a restarting container only has its pending restart cancelled.
+    const stopSig = signalNumber(found.config.StopSignal ?? "SIGTERM");
+    const fatal = sig === stopSig || !NON_FATAL_SIGNALS.has(sig);
+    const rec = (await this.#markStopped(found.id, fatal)) ?? found;
+    if (found.state.status === "restarting" || rec.state.status === "restarting") return;
     if (rec.state.status !== "running") {
       throw new Conflict(`Cannot kill container: ${idOrName}: Container ${rec.id} is not running`);
     }
@@ -477,8 +575,11 @@ export class Containers {
         });
       });
     }
-    if (condition === "not-running" && rec.state.status !== "running") {
-      return Promise.resolve({ StatusCode: rec.state.exitCode, Error: null });
+    if (condition === "not-running") {
+      if (rec.state.status !== "running" && rec.state.status !== "restarting")
+        return Promise.resolve({ StatusCode: rec.state.exitCode, Error: null });
+      // Exits followed by a restart do not count: the container is still up as docker sees it.
+      return new Promise((resolve) => this.#events.once(`stopped:${id}`, resolve));
     }
     return new Promise((resolve) => this.#events.once(`exit:${id}`, resolve));
   }
@@ -486,6 +587,17 @@ export class Containers {
   /** remove deletes a container; a running one needs `force` (then it is killed first). */
   async remove(idOrName: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const rec = this.find(idOrName);
+    if (rec.state.status === "restarting") {
+      if (!opts.force) {
+        throw new Conflict(
+          `You cannot remove a restarting container ${rec.id}. Stop the container before attempting removal or force remove`,
+        );
+      }
+      await this.#lock.run(rec.id, async () => {
+        const cur = this.#d.store.get(rec.id);
+        if (cur) await this.#cancelRestart(cur);
+      });
+    }
     if (rec.state.status === "running" || rec.state.status === "paused") {
       if (!opts.force) {
         throw new Conflict(
@@ -515,6 +627,8 @@ export class Containers {
    */
   async #removeLocked(rec: ContainerRecord, auto: boolean, volumes = auto): Promise<void> {
     if (!this.#d.store.get(rec.id)) return;
+    this.#restarts.get(rec.id)?.cancel();
+    this.#restarts.delete(rec.id);
     this.#watching.get(rec.id)?.abort();
     this.#watching.delete(rec.id);
     this.#hidden.add(rec.id);
@@ -584,10 +698,19 @@ export class Containers {
 
   /**
    * restore runs once at daemon start: containers recorded as running are adopted if their conmon
-   * is alive, or get the exit code conmon recorded while the daemon was down.
+   * is alive, or get the exit code conmon recorded while the daemon was down (and their restart
+   * policy applied). Then, as dockerd does, stopped containers that ran before and whose policy
+   * asks for it (`always`; `unless-stopped` not stopped through the API; `on-failure` after a
+   * failure with retries left) are started again, with a fresh restart count.
    */
   async restore(): Promise<void> {
     for (const rec of this.#d.store.all()) {
+      if (rec.state.status === "restarting") {
+        // The daemon died during a back-off: decide again below, as for any stopped container.
+        rec.state = { ...rec.state, status: "exited", pid: 0 };
+        await this.#d.store.save(rec);
+        continue;
+      }
       if (rec.state.status === "removing") {
         // A removal that a crash interrupted: finish it.
         await this.#lock.run(rec.id, () => this.#removeLocked(rec, true)).catch(() => {});
@@ -609,6 +732,24 @@ export class Containers {
       );
     }
     // Records that never started and were left by --rm runs cut short stay as docker keeps them.
+    for (const rec of this.#d.store.all()) {
+      if (rec.state.status !== "exited" || rec.state.startedAt === ZERO_TIME || rec.hostConfig.AutoRemove)
+        continue;
+      const runMs = Date.parse(rec.state.finishedAt) - Date.parse(rec.state.startedAt);
+      const decision = new RestartManager({
+        policy: rec.hostConfig.RestartPolicy,
+        restartCount: rec.restartCount,
+      }).decide(rec.state.exitCode, rec.manuallyStopped === true, Number.isFinite(runMs) ? runMs : 0);
+      if (!decision.restart) continue;
+      await this.#lock
+        .run(rec.id, async () => {
+          const cur = this.#d.store.get(rec.id);
+          if (!cur || cur.state.status !== "exited") return;
+          this.#resetRestarts(cur);
+          await this.#startLocked(cur);
+        })
+        .catch((err) => this.#log(`restart ${rec.id} at daemon start: ${(err as Error).message}`));
+    }
   }
 
   /** readLogPath gives the engine's log file for `logs`. */

@@ -98,7 +98,13 @@ export interface ContainerRecord {
   /** The image ID (`sha256:...`). */
   image: string;
   state: ContainerState;
+  /** Restarts the restart policy made since the last start through the API (docker's `RestartCount`). */
   restartCount: number;
+  /**
+   * Set when the API stopped or killed the container, cleared by a start through the API: an
+   * `unless-stopped` container so marked stays down, also across a daemon restart.
+   */
+  manuallyStopped?: boolean;
   logPath: string;
   hostnamePath: string;
   hostsPath: string;
