@@ -74,6 +74,34 @@ describe("restart policies", () => {
     ok(["rm", "-f", id]);
   });
 
+  it("a manual stop cancels a pending restart; rm refuses a restarting container without -f", async () => {
+    const id = ok(["run", "-d", "--restart", "always", "busybox", "false"]);
+    // After 5 restarts the back-off is 1.6 s and more: long enough to act while it waits.
+    await until("a long back-off", () => /^restarting ([5-9]|\d\d+)$/.test(state(id)), 30_000);
+    expect(ok(["inspect", "-f", "{{.State.Running}} {{.State.Restarting}} {{.State.ExitCode}}", id])).toBe(
+      "true true 1",
+    );
+    expect(ok(["ps", "-q", "--no-trunc"])).toContain(id);
+    const rm = d.docker(["rm", id]);
+    expect(rm.code).not.toBe(0);
+    expect(rm.stderr).toContain("You cannot remove a restarting container");
+    ok(["stop", id]);
+    const after = state(id);
+    expect(after).toMatch(/^exited \d+$/);
+    await sleep(3500);
+    expect(state(id)).toBe(after);
+    ok(["rm", id]);
+  });
+
+  it("docker kill disables the policy until the next start", async () => {
+    const id = ok(["run", "-d", "--restart", "always", "busybox", "sleep", "1000"]);
+    ok(["kill", id]);
+    expect(state(id)).toBe("exited 0");
+    await sleep(1000);
+    expect(state(id)).toBe("exited 0");
+    ok(["rm", id]);
+  });
+
   it("always survives a daemon kill -9; unless-stopped stopped by hand stays stopped", async () => {
     const always = ok(["run", "-d", "--restart", "always", "busybox", "sleep", "1000"]);
     // Exits while the daemon is down: the new daemon applies the policy.

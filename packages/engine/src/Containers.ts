@@ -61,9 +61,6 @@ export interface ContainersDeps {
   restartClock?: RestartClock;
 }
 
-/** Signals that do not end a process by default: sending them leaves the restart policy in place. */
-const NON_FATAL_SIGNALS = new Set([1, 10, 12, 17, 18, 19, 20, 21, 22, 23, 28]);
-
 const DEFAULT_STOP_TIMEOUT_S = 10;
 
 /**
@@ -522,11 +519,12 @@ export class Containers {
   async kill(idOrName: string, signal = "SIGKILL"): Promise<void> {
     const found = this.find(idOrName);
     const sig = signalNumber(signal);
-    // Like docker: a fatal signal (or the stop signal) disables the restart policy until the next
-    // start; a restarting container only has its pending restart cancelled.
-    const stopSig = signalNumber(found.config.StopSignal ?? "SIGTERM");
-    const fatal = sig === stopSig || !NON_FATAL_SIGNALS.has(sig);
-    const rec = (await this.#markStopped(found.id, fatal)) ?? found;
+    // As dockerd's killWithSignal: every kill marks the container manually stopped; SIGKILL, the
+    // configured StopSignal, or any signal when none is configured also disables the restart
+    // policy until the next start. A restarting container only has its pending restart cancelled.
+    const configured = found.config.StopSignal;
+    const cancel = sig === 9 || !configured || sig === signalNumber(configured);
+    const rec = (await this.#markStopped(found.id, cancel)) ?? found;
     if (found.state.status === "restarting" || rec.state.status === "restarting") return;
     if (rec.state.status !== "running") {
       throw new Conflict(`Cannot kill container: ${idOrName}: Container ${rec.id} is not running`);

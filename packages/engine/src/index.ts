@@ -17,6 +17,7 @@ export * from "./filters.ts";
 export * from "./listContainers.ts";
 export * from "./merge.ts";
 export * from "./mountSpecs.ts";
+export * from "./RestartManager.ts";
 export type * from "./types.ts";
 export { ZERO_TIME } from "./types.ts";
 export * from "./Volumes.ts";

@@ -61,7 +61,9 @@ export function listContainers(records: ContainerRecord[], opts: ListOptions = {
     since !== undefined;
   const ancestors = (f.ancestor ?? []).map((a) => opts.resolveImage?.(a) ?? `unknown:${a}`);
   const out = sorted.filter((c) => {
-    if (!showAll && c.state.status !== "running" && c.state.status !== "paused") return false;
+    // As docker: restarting and paused containers count as running.
+    const up = c.state.status === "running" || c.state.status === "paused" || c.state.status === "restarting";
+    if (!showAll && !up) return false;
     if (!matchAny(f.id, (v) => c.id.startsWith(v))) return false;
     if (!matchAny(f.name, (v) => safeRegExp(v).test(c.name) || safeRegExp(v).test(`/${c.name}`)))
       return false;

@@ -48,7 +48,8 @@ export function containerInspect(
     Args: rec.args,
     State: {
       Status: st.status,
-      Running: st.status === "running" || st.status === "paused",
+      // docker keeps Running true while a restart policy waits to start the container again.
+      Running: st.status === "running" || st.status === "paused" || st.status === "restarting",
       Paused: st.status === "paused",
       Restarting: st.status === "restarting",
       OOMKilled: st.oomKilled,
