@@ -51,6 +51,13 @@ describe("restart policies", () => {
     ok(["rm", id]);
   });
 
+  it("docker wait (not-running) answers only the last exit, after the restarts", async () => {
+    const id = ok(["run", "-d", "--restart", "on-failure:2", "busybox", "sh", "-c", "sleep 0.3; exit 5"]);
+    expect(ok(["wait", id])).toBe("5");
+    expect(state(id)).toBe("exited 2");
+    ok(["rm", id]);
+  });
+
   it("on-failure does not restart a zero exit; no never restarts", async () => {
     const a = ok(["run", "-d", "--restart", "on-failure", "busybox", "true"]);
     const b = ok(["run", "-d", "--restart", "no", "busybox", "false"]);
