@@ -109,6 +109,14 @@ describe("restart policies", () => {
     ok(["rm", id]);
   });
 
+  it("rm -f removes a running always container without a restart in between", async () => {
+    const id = ok(["run", "-d", "--restart", "always", "busybox", "sleep", "1000"]);
+    ok(["rm", "-f", id]);
+    expect(d.docker(["inspect", id]).code).not.toBe(0);
+    await sleep(500);
+    expect(ok(["ps", "-aq", "--no-trunc"])).not.toContain(id);
+  });
+
   it("always survives a daemon kill -9; unless-stopped stopped by hand stays stopped", async () => {
     const always = ok(["run", "-d", "--restart", "always", "busybox", "sleep", "1000"]);
     // Exits while the daemon is down: the new daemon applies the policy.

@@ -602,6 +602,8 @@ export class Containers {
           `You cannot remove a running container ${rec.id}. Stop the container before attempting removal or force remove`,
         );
       }
+      // No restart for a container on its way out.
+      this.#restartManager(rec).cancel();
       const exited = this.#nextExit(rec.id);
       await this.#d.runtime.kill(rec.id, "SIGKILL", true).catch(() => {});
       await exited;
