@@ -88,7 +88,8 @@ describe.each([
     expect(x(["exec", name, "cat", `/tmp/${cli}-d`]).stdout).toBe("done\n");
   });
 
-  it("runs -it through a pseudo-terminal", () => {
+  // On a fully loaded machine this once hit its 30 s limit (see the session note): retried.
+  it("runs -it through a pseudo-terminal", { retry: 2 }, () => {
     const bin = cli === "docker" ? "docker" : berthBin;
     // `read` instead of an interactive prompt: ash's line editor asks the terminal for the cursor
     // position (ESC[6n), which script(1) never answers, and could eat early keystrokes.
