@@ -1,9 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseGoDuration } from "@berth/api";
 import { afterAll, describe, expect, it } from "vitest";
 import { expandEnvFlag, parseEnvFileContent, readEnvFile } from "../src/EnvFile.ts";
-import { getTimestamp, parseGoDuration } from "../src/TimeArg.ts";
+import { getTimestamp } from "../src/TimeArg.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "berth-envfile-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -9,6 +9,7 @@ export * from "./defaults.ts";
 export * from "./demux.ts";
 export * from "./Frame.ts";
 export * from "./FrameDecoder.ts";
+export * from "./GoDuration.ts";
 export type * from "./generated/types.ts";
 export * from "./JSONMessage.ts";
 export * from "./MediaTypes.ts";

@@ -4,7 +4,7 @@ import { availableParallelism, hostname, release, totalmem } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { promisify } from "node:util";
-import { API_VERSION, MIN_API_VERSION } from "@berth/api";
+import { API_VERSION, MIN_API_VERSION, parseGoDuration } from "@berth/api";
 import { InvalidArgument } from "@berth/errdefs";
 import { ContentStore, chainIds, ImageStore, SnapshotStore } from "@berth/image";
 import { formatReference, Reference } from "@berth/oci";
@@ -519,20 +519,8 @@ function parseUnixTime(v: string | undefined, what: string): bigint | undefined 
  */
 export function parseTimeFilter(v: string, now = Date.now()): number {
   if (/^\d+(\.\d+)?$/.test(v)) return Number(v) * 1000;
-  if (/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(v)) {
-    const unit: Record<string, number> = {
-      ns: 1e-6,
-      us: 1e-3,
-      µs: 1e-3,
-      ms: 1,
-      s: 1000,
-      m: 60_000,
-      h: 3_600_000,
-    };
-    let ms = 0;
-    for (const m of v.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) ms += Number(m[1]) * unit[m[2]!]!;
-    return now - ms;
-  }
+  const ns = parseGoDuration(v);
+  if (ns !== undefined) return now - ns / 1e6;
   const t = Date.parse(v);
   if (Number.isNaN(t))
     throw new InvalidArgument(
