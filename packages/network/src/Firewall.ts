@@ -1,0 +1,162 @@
+import { readFile, writeFile } from "node:fs/promises";
+import { checkIfName } from "./bridge.ts";
+import { networkAddress } from "./cidr.ts";
+import { failure, run, runOk } from "./run.ts";
+
+/** Chain every berth forward rule lives in; FORWARD jumps to it first. */
+export const FORWARD_CHAIN = "BERTH-FORWARD";
+/** Stage 1 of network isolation: traffic leaving a berth bridge for another interface. */
+export const ISOLATION_1 = "BERTH-ISOLATION-1";
+/** Stage 2 of network isolation: ...and entering another berth bridge is dropped. */
+export const ISOLATION_2 = "BERTH-ISOLATION-2";
+/** Comment on the shared jump rules (not tied to one bridge, never swept). */
+export const SHARED_COMMENT = "berth";
+
+/** commentFor is the comment every rule of one bridge carries: `berth:<bridge>`. */
+export function commentFor(bridge: string): string {
+  return `berth:${bridge}`;
+}
+
+/** splitRule tokenizes one line of `iptables -S` (double-quoted words allowed, with \" escapes). */
+export function splitRule(line: string): string[] {
+  const out: string[] = [];
+  const re = /"((?:[^"\\]|\\.)*)"|(\S+)/g;
+  for (let m = re.exec(line); m !== null; m = re.exec(line)) {
+    out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, "$1") : (m[2] ?? ""));
+  }
+  return out;
+}
+
+/** ruleBridge returns the bridge named by a rule's `--comment berth:<bridge>`, or undefined. */
+export function ruleBridge(tokens: readonly string[]): string | undefined {
+  const i = tokens.indexOf("--comment");
+  const c = i >= 0 ? tokens[i + 1] : undefined;
+  return c?.startsWith("berth:") ? c.slice("berth:".length) : undefined;
+}
+
+type Table = "filter" | "nat";
+
+/**
+ * Firewall keeps the iptables rules of berth's bridge networks, in the spirit of dockerd's:
+ *
+ * - nat POSTROUTING: `-s <subnet> ! -o <bridge> -j MASQUERADE` (not for internal networks);
+ * - filter FORWARD jumps to BERTH-FORWARD, which first jumps to BERTH-ISOLATION-1, then accepts
+ *   traffic on the bridge: replies into it, bridge to itself, and (not internal) out of it;
+ * - isolation: BERTH-ISOLATION-1 sends what leaves a bridge for another interface to
+ *   BERTH-ISOLATION-2, which drops it when it enters another berth bridge; an internal network
+ *   also drops everything leaving its subnet or entering it from elsewhere.
+ *
+ * Every per-network rule carries `-m comment --comment berth:<bridge>`, so teardown and the startup
+ * sweep find them by comment alone, whatever the subnet was. Everything is idempotent: rules are
+ * checked (`-C`) before they are added, and deleting what is gone is success.
+ */
+export class Firewall {
+  readonly #iptables: string;
+
+  /** `iptables` names the binary (default "iptables": legacy or nft, whichever the host has). */
+  constructor(o: { iptables?: string } = {}) {
+    this.#iptables = o.iptables ?? "iptables";
+  }
+
+  async #ipt(table: Table, args: string[]): Promise<void> {
+    await runOk(this.#iptables, ["-w", "-t", table, ...args]);
+  }
+
+  async #ensureChain(table: Table, chain: string): Promise<void> {
+    const args = ["-w", "-t", table, "-N", chain];
+    const r = await run(this.#iptables, args);
+    if (r.code !== 0 && !/already exists/i.test(r.stderr)) throw failure(this.#iptables, args, r);
+  }
+
+  async #ensureRule(
+    table: Table,
+    chain: string,
+    spec: string[],
+    where: "append" | "first" = "append",
+  ): Promise<void> {
+    const check = await run(this.#iptables, ["-w", "-t", table, "-C", chain, ...spec]);
+    if (check.code === 0) return;
+    await this.#ipt(table, where === "first" ? ["-I", chain, "1", ...spec] : ["-A", chain, ...spec]);
+  }
+
+  async #rules(table: Table): Promise<string[][]> {
+    const out = await runOk(this.#iptables, ["-w", "-t", table, "-S"]);
+    return out
+      .split("\n")
+      .filter((l) => l.startsWith("-A "))
+      .map(splitRule);
+  }
+
+  /** Deletes every rule (in filter and nat) whose berth:<bridge> comment satisfies `doomed`. */
+  async #deleteWhere(doomed: (bridge: string) => boolean): Promise<void> {
+    for (const table of ["filter", "nat"] as const) {
+      for (const tokens of await this.#rules(table)) {
+        const bridge = ruleBridge(tokens);
+        if (bridge === undefined || !doomed(bridge)) continue;
+        const args = ["-w", "-t", table, "-D", ...tokens.slice(1)];
+        const r = await run(this.#iptables, args);
+        // Gone already (a concurrent teardown) is fine.
+        if (r.code !== 0 && !/does a matching rule exist|No chain|doesn't exist/i.test(r.stderr)) {
+          throw failure(this.#iptables, args, r);
+        }
+      }
+    }
+  }
+
+  async #ensureBase(): Promise<void> {
+    await this.#ensureChain("filter", FORWARD_CHAIN);
+    await this.#ensureChain("filter", ISOLATION_1);
+    await this.#ensureChain("filter", ISOLATION_2);
+    const shared = ["-m", "comment", "--comment", SHARED_COMMENT];
+    await this.#ensureRule("filter", "FORWARD", [...shared, "-j", FORWARD_CHAIN], "first");
+    await this.#ensureRule("filter", FORWARD_CHAIN, [...shared, "-j", ISOLATION_1], "first");
+  }
+
+  /**
+   * setupNetwork installs the rules of one bridge network (see the class comment) and turns on
+   * net.ipv4.ip_forward. `internal`: no masquerade, nothing forwarded between the subnet and any
+   * other interface.
+   */
+  async setupNetwork(o: { bridge: string; subnet: string; internal?: boolean }): Promise<void> {
+    checkIfName(o.bridge, "bridge name");
+    const subnet = networkAddress(o.subnet);
+    const br = o.bridge;
+    const tag = ["-m", "comment", "--comment", commentFor(br)];
+    await enableIpForward();
+    await this.#ensureBase();
+
+    await this.#ensureRule("filter", ISOLATION_1, ["-i", br, "!", "-o", br, ...tag, "-j", ISOLATION_2]);
+    await this.#ensureRule("filter", ISOLATION_2, ["-o", br, ...tag, "-j", "DROP"]);
+    if (o.internal) {
+      await this.#ensureRule("filter", ISOLATION_1, ["-i", br, "!", "-d", subnet, ...tag, "-j", "DROP"]);
+      await this.#ensureRule("filter", ISOLATION_1, ["!", "-s", subnet, "-o", br, ...tag, "-j", "DROP"]);
+    }
+    const established = ["-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED"];
+    await this.#ensureRule("filter", FORWARD_CHAIN, ["-o", br, ...established, ...tag, "-j", "ACCEPT"]);
+    await this.#ensureRule("filter", FORWARD_CHAIN, ["-i", br, "-o", br, ...tag, "-j", "ACCEPT"]);
+    if (!o.internal) {
+      await this.#ensureRule("filter", FORWARD_CHAIN, ["-i", br, "!", "-o", br, ...tag, "-j", "ACCEPT"]);
+      await this.#ensureRule("nat", "POSTROUTING", ["-s", subnet, "!", "-o", br, ...tag, "-j", "MASQUERADE"]);
+    }
+  }
+
+  /** teardownNetwork removes every rule tagged berth:<bridge> (the subnet is not needed to find them); idempotent. */
+  async teardownNetwork(o: { bridge: string; subnet: string }): Promise<void> {
+    checkIfName(o.bridge, "bridge name");
+    await this.#deleteWhere((b) => b === o.bridge);
+  }
+
+  /** sweep removes every berth:<bridge> rule whose bridge is not in `keep` (startup sweep after a crash). */
+  async sweep(keep: string[]): Promise<void> {
+    const kept = new Set(keep);
+    await this.#deleteWhere((b) => !kept.has(b));
+  }
+}
+
+const IP_FORWARD = "/proc/sys/net/ipv4/ip_forward";
+
+/** enableIpForward sets net.ipv4.ip_forward=1 unless it is on already. */
+export async function enableIpForward(): Promise<void> {
+  const now = (await readFile(IP_FORWARD, "utf8")).trim();
+  if (now !== "1") await writeFile(IP_FORWARD, "1\n");
+}

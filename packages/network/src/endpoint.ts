@@ -1,0 +1,87 @@
+import { isAbsolute } from "node:path";
+import { InvalidArgument } from "@berth/errdefs";
+import { checkIfName, deleteLink } from "./bridge.ts";
+import { parseCidr, stripPrefix } from "./cidr.ts";
+import { macForIp } from "./macForIp.ts";
+import { runOk } from "./run.ts";
+
+export { macForIp } from "./macForIp.ts";
+
+/** Options of {@link connectEndpoint}. */
+export interface ConnectEndpointOptions {
+  /** absolute path of the container's network namespace file (see createNetns) */
+  netns: string;
+  /** bridge the host end is enslaved to */
+  bridge: string;
+  /** name of the host end, at most 15 characters, e.g. "veth" + 11 hex */
+  hostIfName: string;
+  /** name inside the namespace: "eth0", "eth1", ... */
+  ifName: string;
+  /** the container's address with prefix, "10.88.1.2/24" */
+  address: string;
+  /** default route via this address when given */
+  gateway?: string;
+  /** MAC of the container end; default {@link macForIp} of the address */
+  mac?: string;
+  mtu?: number;
+}
+
+/**
+ * connectEndpoint plugs a namespace into a bridge: a veth pair whose host end `hostIfName` joins the
+ * bridge and whose other end appears as `ifName` inside the namespace with the address, MAC, MTU
+ * and (if `gateway` is given) the default route. Idempotent: an existing `hostIfName` is deleted
+ * first, so calling it again after a crash leaves exactly one, freshly configured pair. On failure
+ * the pair is removed again.
+ */
+export async function connectEndpoint(o: ConnectEndpointOptions): Promise<void> {
+  if (!isAbsolute(o.netns)) {
+    throw new InvalidArgument(`invalid netns path ${JSON.stringify(o.netns)}: expected an absolute path`);
+  }
+  checkIfName(o.hostIfName, "host interface name");
+  checkIfName(o.ifName, "container interface name");
+  checkIfName(o.bridge, "bridge name");
+  parseCidr(o.address);
+  const mac = o.mac ?? macForIp(o.address);
+  if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(mac)) {
+    throw new InvalidArgument(
+      `invalid MAC address ${JSON.stringify(mac)}: expected six colon-separated hex octets`,
+    );
+  }
+  const mtu = o.mtu === undefined ? [] : ["mtu", String(o.mtu)];
+
+  await deleteLink(o.hostIfName);
+  await runOk("ip", [
+    "link",
+    "add",
+    o.hostIfName,
+    ...mtu,
+    "type",
+    "veth",
+    "peer",
+    "name",
+    o.ifName,
+    ...mtu,
+    "netns",
+    o.netns,
+  ]);
+  try {
+    await runOk("ip", ["link", "set", "dev", o.hostIfName, "master", o.bridge]);
+    await runOk("ip", ["link", "set", "dev", o.hostIfName, "up"]);
+    const ns = (args: string[]) => runOk("nsenter", [`--net=${o.netns}`, "ip", ...args]);
+    await ns(["link", "set", "dev", o.ifName, "address", mac]);
+    await ns(["addr", "replace", o.address, "dev", o.ifName]);
+    await ns(["link", "set", "dev", o.ifName, "up"]);
+    if (o.gateway !== undefined) {
+      await ns(["route", "replace", "default", "via", stripPrefix(o.gateway), "dev", o.ifName]);
+    }
+  } catch (err) {
+    await deleteLink(o.hostIfName).catch(() => {});
+    throw err;
+  }
+}
+
+/** disconnectEndpoint deletes the veth pair by its host end (the namespace end goes with it); a missing link is success. */
+export async function disconnectEndpoint(hostIfName: string): Promise<void> {
+  checkIfName(hostIfName, "host interface name");
+  await deleteLink(hostIfName);
+}
