@@ -1,3 +1,11 @@
+export {
+  ArchiveDir,
+  type ArchiveFile,
+  type ExtractLimits,
+  MAX_ARCHIVE_ENTRIES,
+  MAX_SYMLINK_HOPS,
+  memberName,
+} from "./ArchiveDir.ts";
 export { fsyncDir, writeFileAtomic } from "./atomicWrite.ts";
 export { type BlobInfo, ContentStore, type IngestOptions } from "./ContentStore.ts";
 export { chainIds } from "./chainId.ts";
@@ -12,8 +20,17 @@ export {
   type RemoveOptions,
   type RemoveReportItem,
 } from "./ImageStore.ts";
+export { type LayerDiffId, layerDiffId } from "./layerDiffId.ts";
+export {
+  type LoadedImage,
+  type LoadOptions,
+  type LoadProgress,
+  type LoadReport,
+  loadArchive,
+} from "./loadArchive.ts";
 export { Mutex } from "./Mutex.ts";
 export { isMountPoint, mountPoints } from "./mountinfo.ts";
+export * as OciLayout from "./ociLayout.ts";
 export {
   type ContainerLayer,
   MOUNT_OPTIONS_MAX,
@@ -21,3 +38,11 @@ export {
   SnapshotStore,
   type Unpackable,
 } from "./SnapshotStore.ts";
+export {
+  buildSaveMetadata,
+  planSave,
+  type SaveItem,
+  type SaveMetadata,
+  type SaveOptions,
+  saveArchive,
+} from "./saveArchive.ts";
