@@ -18,3 +18,8 @@ export type * from "./Project.ts";
 export * from "./projectToYaml.ts";
 export * from "./shellSplit.ts";
 export * from "./validateSchema.ts";
+export * from "./Compose.ts";
+export * from "./containerSpec.ts";
+export * from "./dependencyOrder.ts";
+export * from "./EngineObjects.ts";
+export * from "./labels.ts";
