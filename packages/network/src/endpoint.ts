@@ -1,9 +1,9 @@
 import { isAbsolute } from "node:path";
-import { InvalidArgument } from "@berth/errdefs";
+import { InvalidArgument, NotFound } from "@berth/errdefs";
 import { checkIfName, deleteLink } from "./bridge.ts";
 import { parseCidr, stripPrefix } from "./cidr.ts";
 import { macForIp } from "./macForIp.ts";
-import { runOk } from "./run.ts";
+import { failure, run, runOk } from "./run.ts";
 
 export { macForIp } from "./macForIp.ts";
 
@@ -23,6 +23,7 @@ export interface ConnectEndpointOptions {
   gateway?: string;
   /** MAC of the container end; default {@link macForIp} of the address */
   mac?: string;
+  /** MTU of both ends; default the bridge's MTU (a bridge takes the smallest MTU of its ports) */
   mtu?: number;
 }
 
@@ -47,7 +48,7 @@ export async function connectEndpoint(o: ConnectEndpointOptions): Promise<void> 
       `invalid MAC address ${JSON.stringify(mac)}: expected six colon-separated hex octets`,
     );
   }
-  const mtu = o.mtu === undefined ? [] : ["mtu", String(o.mtu)];
+  const mtu = ["mtu", String(o.mtu ?? (await bridgeMtu(o.bridge)))];
 
   await deleteLink(o.hostIfName);
   await runOk("ip", [
@@ -78,6 +79,18 @@ export async function connectEndpoint(o: ConnectEndpointOptions): Promise<void> 
     await deleteLink(o.hostIfName).catch(() => {});
     throw err;
   }
+}
+
+/** bridgeMtu reads a bridge's MTU; NotFound when there is no such link. */
+async function bridgeMtu(bridge: string): Promise<number> {
+  const args = ["-j", "link", "show", "dev", bridge];
+  const r = await run("ip", args);
+  if (r.code !== 0) {
+    if (/does not exist|Cannot find device/i.test(r.stderr)) throw new NotFound(`bridge ${bridge} not found`);
+    throw failure("ip", args, r);
+  }
+  const [link] = JSON.parse(r.stdout || "[]") as { mtu?: number }[];
+  return link?.mtu ?? 1500;
 }
 
 /** disconnectEndpoint deletes the veth pair by its host end (the namespace end goes with it); a missing link is success. */
