@@ -21,8 +21,9 @@ install -m 0755 "$bin" "$root/bin/busybox"
 "$bin" --list-full | while read -r applet; do
   [ "$applet" = "bin/busybox" ] && continue
   dir=$(dirname "$applet")
-  # Relative links, so the tree is correct wherever it is unpacked.
-  rel=$(realpath -m --relative-to="/$dir" /bin/busybox)
+  # Relative links, so the tree is correct wherever it is unpacked (-s: never through the
+  # host's own /bin -> usr/bin link, which would make usr/bin/x point at a missing usr/bin/busybox).
+  rel=$(realpath -m -s --relative-to="/$dir" /bin/busybox)
   mkdir -p "$root/$dir"
   ln -sf "$rel" "$root/$applet"
 done
