@@ -115,10 +115,14 @@ async function listenTcp(b: PortBinding): Promise<PortProxy> {
   await new Promise<void>((resolve, reject) => {
     const onError = (err: unknown) => reject(bindError(b, err));
     server.once("error", onError);
-    server.listen({ host: b.hostIp, port: b.hostPort, exclusive: true }, () => {
-      server.off("error", onError);
-      resolve();
-    });
+    // ipv6Only: "::" must not also take the IPv4 port, which "0.0.0.0" binds separately (as docker-proxy does).
+    server.listen(
+      { host: b.hostIp, port: b.hostPort, exclusive: true, ipv6Only: net.isIPv6(b.hostIp) },
+      () => {
+        server.off("error", onError);
+        resolve();
+      },
+    );
   });
   const addr = server.address() as net.AddressInfo;
   let closing: Promise<void> | undefined;
@@ -140,7 +144,7 @@ interface UdpSession {
 async function listenUdp(b: PortBinding): Promise<PortProxy> {
   const family = net.isIPv6(b.hostIp) ? "udp6" : "udp4";
   const upstreamFamily = net.isIPv6(b.targetIp) ? "udp6" : "udp4";
-  const listener = dgram.createSocket({ type: family, reuseAddr: false });
+  const listener = dgram.createSocket({ type: family, reuseAddr: false, ipv6Only: family === "udp6" });
   const sessions = new Map<string, UdpSession>();
   let closed = false;
 

@@ -51,7 +51,7 @@ export async function connectEndpoint(o: ConnectEndpointOptions): Promise<void> 
   const mtu = ["mtu", String(o.mtu ?? (await bridgeMtu(o.bridge)))];
 
   await deleteLink(o.hostIfName);
-  await runOk("ip", [
+  const add = [
     "link",
     "add",
     o.hostIfName,
@@ -64,7 +64,15 @@ export async function connectEndpoint(o: ConnectEndpointOptions): Promise<void> 
     ...mtu,
     "netns",
     o.netns,
-  ]);
+  ];
+  const added = await run("ip", add);
+  if (added.code !== 0) {
+    if (!/File exists/i.test(added.stderr)) throw failure("ip", add, added);
+    // A stale `ifName` in the namespace (its host end had another name before a crash): replace it.
+    await run("nsenter", [`--net=${o.netns}`, "ip", "link", "del", "dev", o.ifName]);
+    await deleteLink(o.hostIfName);
+    await runOk("ip", add);
+  }
   try {
     await runOk("ip", ["link", "set", "dev", o.hostIfName, "master", o.bridge]);
     await runOk("ip", ["link", "set", "dev", o.hostIfName, "up"]);

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import dgram from "node:dgram";
 import net from "node:net";
+import { networkInterfaces } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PortProxy } from "../src/PortProxy.ts";
 
@@ -14,6 +15,10 @@ function hashServer(): Promise<net.Server> {
   });
   return new Promise((r) => server.listen(0, "127.0.0.1", () => r(server)));
 }
+
+const hasIpv6 = Object.values(networkInterfaces()).some((l) =>
+  l?.some((a) => a.family === "IPv6" && a.address === "::1"),
+);
 
 function portOf(s: net.Server): number {
   return (s.address() as net.AddressInfo).port;
@@ -112,6 +117,41 @@ describe("PortProxy tcp", () => {
     await closed;
     const again = await PortProxy.listen({ ...p.binding });
     await again.close();
+  });
+
+  it("listens on 0.0.0.0, and :: takes only the IPv6 side of the same port", async () => {
+    const any = await PortProxy.listen({
+      proto: "tcp",
+      hostIp: "0.0.0.0",
+      hostPort: 0,
+      targetIp: "127.0.0.1",
+      targetPort: portOf(target),
+    });
+    try {
+      const answer = await new Promise<string>((resolve, reject) => {
+        const c = net.connect({ host: "127.0.0.1", port: any.binding.hostPort, allowHalfOpen: true });
+        let out = "";
+        c.on("data", (d) => {
+          out += d.toString();
+        });
+        c.on("end", () => resolve(out));
+        c.on("error", reject);
+        c.end("x");
+      });
+      expect(answer).toBe(createHash("sha256").update("x").digest("hex"));
+      if (hasIpv6) {
+        const v6 = await PortProxy.listen({
+          proto: "tcp",
+          hostIp: "::",
+          hostPort: any.binding.hostPort,
+          targetIp: "127.0.0.1",
+          targetPort: 1,
+        });
+        await v6.close();
+      }
+    } finally {
+      await any.close();
+    }
   });
 
   it("rejects bad bindings", async () => {

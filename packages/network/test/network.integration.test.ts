@@ -102,6 +102,7 @@ describe.skipIf(!isRoot || !haveTools)("network on real bridges, veths, netns, i
   const ns: string[] = [];
   const ips: string[] = [];
   const veths = [`vt${hex}1`, `vt${hex}2`, `vt${hex}3`];
+  const staleVeth = `vt${hex}9`;
   const fw = new Firewall();
   const children: ChildProcess[] = [];
   const closers: (() => Promise<void>)[] = [];
@@ -134,7 +135,7 @@ describe.skipIf(!isRoot || !haveTools)("network on real bridges, veths, netns, i
   afterAll(async () => {
     for (const c of children) c.kill("SIGKILL");
     for (const close of closers.reverse()) await close().catch(() => {});
-    for (const v of veths) await disconnectEndpoint(v).catch(() => {});
+    for (const v of [...veths, staleVeth]) await disconnectEndpoint(v).catch(() => {});
     for (const b of [brA, brB]) await removeBridge(b).catch(() => {});
     for (const b of [brA, brB, brGhost])
       await fw.teardownNetwork({ bridge: b, subnet: "10.123.0.0/24" }).catch(() => {});
@@ -178,7 +179,23 @@ describe.skipIf(!isRoot || !haveTools)("network on real bridges, veths, netns, i
       address: `${ips[0]}/24`,
       gateway: gwA,
     });
-    const links = await listLinks();
+    let links = await listLinks();
+    expect(links.filter((l) => l.name === veths[0])).toHaveLength(1);
+    // A new host name for the same eth0 (as after a crash) replaces the stale pair, then back again.
+    const again = {
+      netns: ns[0] as string,
+      bridge: brA,
+      ifName: "eth0",
+      address: `${ips[0]}/24`,
+      gateway: gwA,
+    };
+    await connectEndpoint({ ...again, hostIfName: staleVeth });
+    links = await listLinks();
+    expect(links.some((l) => l.name === veths[0])).toBe(false);
+    expect(links.find((l) => l.name === staleVeth)).toMatchObject({ master: brA });
+    await connectEndpoint({ ...again, hostIfName: veths[0] as string });
+    links = await listLinks();
+    expect(links.some((l) => l.name === staleVeth)).toBe(false);
     expect(links.filter((l) => l.name === veths[0])).toHaveLength(1);
     const mounts = (await readFile("/proc/self/mountinfo", "utf8"))
       .split("\n")
