@@ -1,5 +1,6 @@
 // Regenerates src/composeSchema.ts from the compose-go schema in /work/shared/reference.
 import { readFileSync, writeFileSync } from "node:fs";
+
 const src = process.argv[2] ?? "/work/shared/reference/compose-spec/schema/compose-spec.compose-go.json";
 const schema = JSON.parse(readFileSync(src, "utf8"));
 writeFileSync(

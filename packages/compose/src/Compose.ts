@@ -123,7 +123,6 @@ export class Compose {
   private readonly buildContext: BuildContextFn | undefined;
   private readonly emit: (e: ProgressEvent) => void;
   private readonly pollMs: number;
-  private networkSupport: boolean | undefined;
 
   constructor(o: ComposeOptions) {
     this.client = o.client;
@@ -145,7 +144,9 @@ export class Compose {
   }
 
   /** containers lists the project's containers (all states), optionally of some services. */
-  async containers(o: { services?: readonly string[]; oneoff?: boolean; all?: boolean } = {}): Promise<ComposeContainer[]> {
+  async containers(
+    o: { services?: readonly string[]; oneoff?: boolean; all?: boolean } = {},
+  ): Promise<ComposeContainer[]> {
     const labels = [`${Label.project}=${this.project.name}`];
     if (o.oneoff !== undefined) labels.push(`${Label.oneoff}=${o.oneoff ? "True" : "False"}`);
     const list = await this.client.containerList({ all: o.all ?? true, filters: { label: labels } });
@@ -257,11 +258,16 @@ export class Compose {
     }
   }
 
-  private async buildService(svc: ServiceConfig, o: { noCache?: boolean; pull?: boolean } = {}): Promise<void> {
+  private async buildService(
+    svc: ServiceConfig,
+    o: { noCache?: boolean; pull?: boolean } = {},
+  ): Promise<void> {
     const b = svc.build;
     if (!b) return;
     if (!this.buildContext) {
-      throw new FailedPrecondition(`service ${JSON.stringify(svc.name)} needs a build but no build context packer was given`);
+      throw new FailedPrecondition(
+        `service ${JSON.stringify(svc.name)} needs a build but no build context packer was given`,
+      );
     }
     const tag = serviceImage(this.project, svc);
     this.emit({ resource: "Service", name: svc.name, status: "Building" });
@@ -357,7 +363,10 @@ export class Compose {
     await this.ensureNetworks(nets);
     await this.ensureVolumes(vols);
     if (o.removeOrphans) {
-      const known = new Set([...Object.keys(this.project.services), ...Object.keys(this.project.disabledServices)]);
+      const known = new Set([
+        ...Object.keys(this.project.services),
+        ...Object.keys(this.project.disabledServices),
+      ]);
       for (const c of await this.containers({ oneoff: false })) {
         if (known.has(c.service)) continue;
         await this.removeContainer(c, true);
@@ -371,7 +380,9 @@ export class Compose {
       if (t) return t;
       t = (async () => {
         const svc = this.service(name);
-        const deps = Object.entries(svc.depends_on ?? {}).filter(([d]) => targetSet.has(d) || this.project.services[d]);
+        const deps = Object.entries(svc.depends_on ?? {}).filter(
+          ([d]) => targetSet.has(d) || this.project.services[d],
+        );
         await Promise.all(deps.filter(([d]) => targetSet.has(d)).map(([d]) => run(d)));
         if (!o.noStart) {
           for (const [d, dep] of deps) {
@@ -396,7 +407,9 @@ export class Compose {
     if (svc.container_name && want > 1) {
       throw new InvalidArgument(`service ${svc.name} has a container_name and cannot be scaled to ${want}`);
     }
-    const existing = (await this.containers({ services: [svc.name], oneoff: false })).sort((a, b) => a.number - b.number);
+    const existing = (await this.containers({ services: [svc.name], oneoff: false })).sort(
+      (a, b) => a.number - b.number,
+    );
     const keep = existing.slice(0, want);
     const extra = existing.slice(want);
     await Promise.all(
@@ -459,7 +472,11 @@ export class Compose {
   ): Promise<string> {
     const name = containerName(this.project, svc, n);
     this.emit({ resource: "Container", name, status: "Creating" });
-    const body = containerSpec(this.project, svc, { number: n, configHash: hash, ...(imageId ? { imageId } : {}) });
+    const body = containerSpec(this.project, svc, {
+      number: n,
+      configHash: hash,
+      ...(imageId ? { imageId } : {}),
+    });
     const { Id } = await this.client.containerCreate(body, { name });
     // API < 1.44 takes one endpoint at create; the others are connected afterwards.
     if (typeof svc.network_mode !== "string") {
@@ -478,8 +495,16 @@ export class Compose {
     return name;
   }
 
-  private async removeContainer(c: ComposeContainer, stop: boolean, events = true, timeout?: number): Promise<void> {
-    if (stop && (c.summary.State === "running" || c.summary.State === "restarting" || c.summary.State === "paused")) {
+  private async removeContainer(
+    c: ComposeContainer,
+    stop: boolean,
+    events = true,
+    timeout?: number,
+  ): Promise<void> {
+    if (
+      stop &&
+      (c.summary.State === "running" || c.summary.State === "restarting" || c.summary.State === "paused")
+    ) {
       if (events) this.emit({ resource: "Container", name: c.name, status: "Stopping" });
       try {
         await this.client.containerStop(c.id, timeout === undefined ? {} : { t: timeout });
@@ -511,12 +536,17 @@ export class Compose {
           const info = await this.client.containerInspect(c.id);
           const health = info.State?.Health?.Status;
           if (health === undefined || health === "none") {
-            throw new FailedPrecondition(`dependency failed to start: container ${c.name} has no healthcheck configured`);
+            throw new FailedPrecondition(
+              `dependency failed to start: container ${c.name} has no healthcheck configured`,
+            );
           }
           if (health === "healthy") break;
-          if (health === "unhealthy") throw new FailedPrecondition(`dependency failed to start: container ${c.name} is unhealthy`);
+          if (health === "unhealthy")
+            throw new FailedPrecondition(`dependency failed to start: container ${c.name} is unhealthy`);
           if (info.State?.Running === false && info.State?.Restarting !== true) {
-            throw new FailedPrecondition(`dependency failed to start: container ${c.name} exited (${info.State?.ExitCode ?? 0})`);
+            throw new FailedPrecondition(
+              `dependency failed to start: container ${c.name} exited (${info.State?.ExitCode ?? 0})`,
+            );
           }
           await sleep(this.pollMs);
         }
@@ -525,7 +555,9 @@ export class Compose {
         this.emit({ resource: "Container", name: c.name, status: "Waiting" });
         const { StatusCode } = await this.client.containerWait(c.id, { condition: "not-running" });
         if (StatusCode !== 0) {
-          throw new FailedPrecondition(`service ${JSON.stringify(service)} didn't complete successfully: exit ${StatusCode}`);
+          throw new FailedPrecondition(
+            `service ${JSON.stringify(service)} didn't complete successfully: exit ${StatusCode}`,
+          );
         }
         this.emit({ resource: "Container", name: c.name, status: "Exited" });
       }
@@ -535,7 +567,10 @@ export class Compose {
   /** waitHealthy implements `up --wait`: every container running, and healthy when it has a check. */
   async waitHealthy(services?: readonly string[], timeoutMs?: number): Promise<void> {
     const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs;
-    const cs = await this.containers({ services: services ?? Object.keys(this.project.services), oneoff: false });
+    const cs = await this.containers({
+      services: services ?? Object.keys(this.project.services),
+      oneoff: false,
+    });
     await Promise.all(
       cs.map(async (c) => {
         this.emit({ resource: "Container", name: c.name, status: "Waiting" });
@@ -549,7 +584,8 @@ export class Compose {
             if (st.ExitCode === 0 && this.exitedOk(c.service)) break;
             throw new FailedPrecondition(`container ${c.name} exited (${st.ExitCode ?? 0})`);
           }
-          if (Date.now() > deadline) throw new FailedPrecondition(`timeout waiting for ${c.name} to be healthy`);
+          if (Date.now() > deadline)
+            throw new FailedPrecondition(`timeout waiting for ${c.name} to be healthy`);
           await sleep(this.pollMs);
         }
         this.emit({ resource: "Container", name: c.name, status: "Healthy" });
@@ -632,11 +668,16 @@ export class Compose {
 
   /** down removes the project's containers and networks (and with options volumes and images). */
   async down(o: DownOptions = {}): Promise<void> {
-    const known = new Set([...Object.keys(this.project.services), ...Object.keys(this.project.disabledServices)]);
+    const known = new Set([
+      ...Object.keys(this.project.services),
+      ...Object.keys(this.project.disabledServices),
+    ]);
     const all = await this.containers();
     const cs = all.filter((c) => o.removeOrphans || known.size === 0 || known.has(c.service) || c.oneoff);
     for (const s of this.reverseOrder(cs)) {
-      await Promise.all(cs.filter((c) => c.service === s).map((c) => this.removeContainer(c, true, true, o.timeout)));
+      await Promise.all(
+        cs.filter((c) => c.service === s).map((c) => this.removeContainer(c, true, true, o.timeout)),
+      );
     }
     const netNames = new Set<string>();
     for (const n of Object.values(this.project.networks)) if (!n.external) netNames.add(n.name);
@@ -650,7 +691,8 @@ export class Compose {
     for (const name of netNames) {
       this.emit({ resource: "Network", name, status: "Removing" });
       try {
-        if (await removeNetwork(this.client, name)) this.emit({ resource: "Network", name, status: "Removed" });
+        if (await removeNetwork(this.client, name))
+          this.emit({ resource: "Network", name, status: "Removed" });
       } catch (err) {
         if (!isKind(err, "NotImplemented")) throw err;
       }
@@ -659,7 +701,8 @@ export class Compose {
       for (const v of Object.values(this.project.volumes)) {
         if (v.external) continue;
         this.emit({ resource: "Volume", name: v.name, status: "Removing" });
-        if (await removeVolume(this.client, v.name)) this.emit({ resource: "Volume", name: v.name, status: "Removed" });
+        if (await removeVolume(this.client, v.name))
+          this.emit({ resource: "Volume", name: v.name, status: "Removed" });
       }
     }
     if (o.rmi) {
@@ -689,7 +732,9 @@ export class Compose {
     timestamps?: boolean;
     signal?: AbortSignal;
   }): AsyncGenerator<LogLine, void, undefined> {
-    const cs = (await this.containers({ services: o.services ?? [], oneoff: false })).filter((c) => c.id !== "");
+    const cs = (await this.containers({ services: o.services ?? [], oneoff: false })).filter(
+      (c) => c.id !== "",
+    );
     const queue: LogLine[] = [];
     let wake: (() => void) | undefined;
     let pending = cs.length;
@@ -716,10 +761,12 @@ export class Compose {
             const text = (buf[chunk.stream] ?? "") + chunk.data.toString("utf8");
             const lines = text.split("\n");
             buf[chunk.stream] = lines.pop() ?? "";
-            for (const line of lines) push({ container: c.name, service: c.service, stream: chunk.stream, line });
+            for (const line of lines)
+              push({ container: c.name, service: c.service, stream: chunk.stream, line });
           }
           for (const [stream, rest] of Object.entries(buf)) {
-            if (rest !== "") push({ container: c.name, service: c.service, stream: stream as "stdout", line: rest });
+            if (rest !== "")
+              push({ container: c.name, service: c.service, stream: stream as "stdout", line: rest });
           }
         } catch (err) {
           if (!o.signal?.aborted) failure = err;
@@ -769,7 +816,9 @@ export class Compose {
     } else {
       await this.ensureNetworks(serviceNetworks(svc));
     }
-    const vols = (svc.volumes ?? []).filter((v) => v.type === "volume" && v.source).map((v) => v.source as string);
+    const vols = (svc.volumes ?? [])
+      .filter((v) => v.type === "volume" && v.source)
+      .map((v) => v.source as string);
     await this.ensureVolumes(vols);
     const imageId = await this.ensureImage(svc, {});
     if (o.command) svc.command = o.command;

@@ -10,7 +10,10 @@ import type { Client } from "@berth/client";
 import { isKind } from "@berth/errdefs";
 
 /** inspectNetwork returns `GET /networks/{name}` or undefined when it does not exist. */
-export async function inspectNetwork(client: Client, name: string): Promise<Record<string, unknown> | undefined> {
+export async function inspectNetwork(
+  client: Client,
+  name: string,
+): Promise<Record<string, unknown> | undefined> {
   try {
     const res = await client.request("GET", `/networks/${encodeURIComponent(name)}`);
     return JSON.parse(res.body.toString("utf8")) as Record<string, unknown>;
@@ -21,8 +24,13 @@ export async function inspectNetwork(client: Client, name: string): Promise<Reco
 }
 
 /** listNetworks returns `GET /networks` with label filters. */
-export async function listNetworks(client: Client, labels: string[]): Promise<Array<Record<string, unknown>>> {
-  const res = await client.request("GET", "/networks", { query: { filters: JSON.stringify({ label: labels }) } });
+export async function listNetworks(
+  client: Client,
+  labels: string[],
+): Promise<Array<Record<string, unknown>>> {
+  const res = await client.request("GET", "/networks", {
+    query: { filters: JSON.stringify({ label: labels }) },
+  });
   return (JSON.parse(res.body.toString("utf8")) as Array<Record<string, unknown>> | null) ?? [];
 }
 
@@ -56,7 +64,10 @@ export async function connectNetwork(
 }
 
 /** inspectVolume returns `GET /volumes/{name}` or undefined. */
-export async function inspectVolume(client: Client, name: string): Promise<Record<string, unknown> | undefined> {
+export async function inspectVolume(
+  client: Client,
+  name: string,
+): Promise<Record<string, unknown> | undefined> {
   try {
     const res = await client.request("GET", `/volumes/${encodeURIComponent(name)}`);
     return JSON.parse(res.body.toString("utf8")) as Record<string, unknown>;
@@ -82,7 +93,10 @@ export async function removeVolume(client: Client, name: string): Promise<boolea
   }
 }
 
-async function drain(res: AsyncIterable<Uint8Array>, onMessage?: (m: JSONMessage) => void): Promise<JSONMessage[]> {
+async function drain(
+  res: AsyncIterable<Uint8Array>,
+  onMessage?: (m: JSONMessage) => void,
+): Promise<JSONMessage[]> {
   const all: JSONMessage[] = [];
   for await (const msg of decodeJSONLines<JSONMessage>(res)) {
     all.push(msg);
@@ -110,7 +124,11 @@ function splitRef(ref: string): { name: string; tag: string | undefined } {
 const NO_AUTH = Buffer.from("{}").toString("base64");
 
 /** pullImage is `POST /images/create?fromImage=&tag=`; an error line rejects. */
-export async function pullImage(client: Client, ref: string, onMessage?: (m: JSONMessage) => void): Promise<void> {
+export async function pullImage(
+  client: Client,
+  ref: string,
+  onMessage?: (m: JSONMessage) => void,
+): Promise<void> {
   const { name, tag } = splitRef(ref);
   const res = await client.requestStream("POST", "/images/create", {
     query: { fromImage: name, tag: tag ?? "latest" },
@@ -120,7 +138,11 @@ export async function pullImage(client: Client, ref: string, onMessage?: (m: JSO
 }
 
 /** pushImage is `POST /images/{name}/push?tag=`; an error line rejects. */
-export async function pushImage(client: Client, ref: string, onMessage?: (m: JSONMessage) => void): Promise<void> {
+export async function pushImage(
+  client: Client,
+  ref: string,
+  onMessage?: (m: JSONMessage) => void,
+): Promise<void> {
   const { name, tag } = splitRef(ref);
   const res = await client.requestStream("POST", `/images/${name}/push`, {
     query: tag === undefined ? {} : { tag },
@@ -142,7 +164,11 @@ export interface BuildRequest {
 }
 
 /** buildImage is `POST /build` with a context tar; resolves when the build succeeded. */
-export async function buildImage(client: Client, b: BuildRequest, onMessage?: (m: JSONMessage) => void): Promise<void> {
+export async function buildImage(
+  client: Client,
+  b: BuildRequest,
+  onMessage?: (m: JSONMessage) => void,
+): Promise<void> {
   const res = await client.requestStream("POST", "/build", {
     query: {
       t: b.tag,

@@ -23,9 +23,19 @@ function canonical(v: unknown): unknown {
 
 /** configHash returns the hex sha256 of the service's container-relevant configuration. */
 export function configHash(service: ServiceConfig): string {
-  const { build: _b, scale: _s, depends_on: _d, profiles: _p, pull_policy: _pp, develop: _dv, ...rest } = service;
+  const {
+    build: _b,
+    scale: _s,
+    depends_on: _d,
+    profiles: _p,
+    pull_policy: _pp,
+    develop: _dv,
+    ...rest
+  } = service;
   const deploy = rest.deploy ? { ...rest.deploy } : undefined;
   if (deploy) delete deploy.replicas;
   const subject = { ...rest, ...(deploy ? { deploy } : {}) };
-  return createHash("sha256").update(JSON.stringify(canonical(subject))).digest("hex");
+  return createHash("sha256")
+    .update(JSON.stringify(canonical(subject)))
+    .digest("hex");
 }

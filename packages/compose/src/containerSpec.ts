@@ -76,7 +76,11 @@ function restartPolicy(svc: ServiceConfig): HostConfig["RestartPolicy"] | undefi
 }
 
 /** containerSpec builds the create body of replica `o.number` of `svc`. */
-export function containerSpec(project: Project, svc: ServiceConfig, o: ContainerSpecOptions): ContainerCreateRequest {
+export function containerSpec(
+  project: Project,
+  svc: ServiceConfig,
+  o: ContainerSpecOptions,
+): ContainerCreateRequest {
   const labels: Record<string, string> = {
     ...(svc.labels ?? {}),
     [Label.project]: project.name,
@@ -164,10 +168,16 @@ export function containerSpec(project: Project, svc: ServiceConfig, o: Container
     ...(svc.cap_drop ? { CapDrop: svc.cap_drop as string[] } : {}),
     ...(svc.dns ? { Dns: svc.dns as string[] } : {}),
     ...(svc.extra_hosts
-      ? { ExtraHosts: Object.entries(svc.extra_hosts as Record<string, string>).map(([h, ip]) => `${h}:${ip}`) }
+      ? {
+          ExtraHosts: Object.entries(svc.extra_hosts as Record<string, string>).map(
+            ([h, ip]) => `${h}:${ip}`,
+          ),
+        }
       : {}),
     ...(svc.sysctls ? { Sysctls: svc.sysctls as Record<string, string> } : {}),
-    ...(svc.tmpfs ? { Tmpfs: Object.fromEntries(svc.tmpfs.map((t) => [t.split(":")[0], t.split(":")[1] ?? ""])) } : {}),
+    ...(svc.tmpfs
+      ? { Tmpfs: Object.fromEntries(svc.tmpfs.map((t) => [t.split(":")[0], t.split(":")[1] ?? ""])) }
+      : {}),
     ...(svc.ulimits
       ? {
           Ulimits: Object.entries(svc.ulimits).map(([Name, u]) =>

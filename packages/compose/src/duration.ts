@@ -25,10 +25,9 @@ export function parseDuration(text: string | number): number {
   const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
   let total = 0;
   let pos = 0;
-  let m: RegExpExecArray | null;
   const body = s.replace(/^[+-]/, "");
   re.lastIndex = 0;
-  while ((m = re.exec(body)) !== null) {
+  for (let m = re.exec(body); m !== null; m = re.exec(body)) {
     total += Number(m[1]) * (UNITS[m[2] as string] as number);
     pos = re.lastIndex;
   }

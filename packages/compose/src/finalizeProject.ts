@@ -8,8 +8,8 @@
  */
 import { readFileSync } from "node:fs";
 import { InvalidArgument, NotFound } from "@berth/errdefs";
-import { parseDotEnv } from "./parseDotEnv.ts";
 import type { FileObject, NetworkConfig, Project, ServiceConfig, VolumeConfig } from "./Project.ts";
+import { parseDotEnv } from "./parseDotEnv.ts";
 
 type Raw = Record<string, unknown>;
 
@@ -112,27 +112,38 @@ function checkProject(p: Project): void {
       if (p.services[dep]) continue;
       if (p.disabledServices[dep] && !d.required) continue;
       if (p.disabledServices[dep]) {
-        throw new InvalidArgument(`service ${JSON.stringify(dep)} is required by ${JSON.stringify(name)} but is disabled (profiles)`);
+        throw new InvalidArgument(
+          `service ${JSON.stringify(dep)} is required by ${JSON.stringify(name)} but is disabled (profiles)`,
+        );
       }
       if (!d.required) continue;
-      throw new InvalidArgument(`service ${JSON.stringify(name)} depends on undefined service ${JSON.stringify(dep)}: invalid compose project`, {
-        code: "ERR_UNDEFINED_SERVICE",
-      });
+      throw new InvalidArgument(
+        `service ${JSON.stringify(name)} depends on undefined service ${JSON.stringify(dep)}: invalid compose project`,
+        {
+          code: "ERR_UNDEFINED_SERVICE",
+        },
+      );
     }
     for (const net of Object.keys(s.networks ?? {})) {
       if (!p.networks[net]) {
-        throw new InvalidArgument(`service ${JSON.stringify(name)} refers to undefined network ${net}: invalid compose project`);
+        throw new InvalidArgument(
+          `service ${JSON.stringify(name)} refers to undefined network ${net}: invalid compose project`,
+        );
       }
     }
     for (const v of s.volumes ?? []) {
       if (v.type === "volume" && v.source !== undefined && !p.volumes[v.source]) {
-        throw new InvalidArgument(`service ${JSON.stringify(name)} refers to undefined volume ${v.source}: invalid compose project`);
+        throw new InvalidArgument(
+          `service ${JSON.stringify(name)} refers to undefined volume ${v.source}: invalid compose project`,
+        );
       }
     }
     for (const kind of ["secrets", "configs"] as const) {
       for (const ref of s[kind] ?? []) {
         if (!p[kind][ref.source]) {
-          throw new InvalidArgument(`service ${JSON.stringify(name)} refers to undefined ${kind.slice(0, -1)} ${ref.source}: invalid compose project`);
+          throw new InvalidArgument(
+            `service ${JSON.stringify(name)} refers to undefined ${kind.slice(0, -1)} ${ref.source}: invalid compose project`,
+          );
         }
       }
     }
@@ -148,7 +159,8 @@ function checkProject(p: Project): void {
       });
     }
     state.set(n, 1);
-    for (const dep of Object.keys(p.services[n]?.depends_on ?? {})) if (p.services[dep]) visit(dep, [...path, n]);
+    for (const dep of Object.keys(p.services[n]?.depends_on ?? {}))
+      if (p.services[dep]) visit(dep, [...path, n]);
     state.set(n, 2);
   };
   for (const n of Object.keys(p.services)) visit(n, []);

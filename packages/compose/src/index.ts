@@ -5,21 +5,22 @@
  *
  * @since 0.1.0
  */
+
+export * from "./Compose.ts";
 export * from "./configHash.ts";
+export * from "./containerSpec.ts";
+export * from "./dependencyOrder.ts";
 export * from "./duration.ts";
+export * from "./EngineObjects.ts";
 export * from "./interpolate.ts";
+export * from "./labels.ts";
 export * from "./loadProject.ts";
 export * from "./merge.ts";
 export * from "./normalizeService.ts";
+export type * from "./Project.ts";
 export * from "./parseDotEnv.ts";
 export * from "./parsePorts.ts";
 export * from "./parseYaml.ts";
-export type * from "./Project.ts";
 export * from "./projectToYaml.ts";
 export * from "./shellSplit.ts";
 export * from "./validateSchema.ts";
-export * from "./Compose.ts";
-export * from "./containerSpec.ts";
-export * from "./dependencyOrder.ts";
-export * from "./EngineObjects.ts";
-export * from "./labels.ts";

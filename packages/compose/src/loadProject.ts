@@ -14,9 +14,9 @@ import { finalizeProject } from "./finalizeProject.ts";
 import { interpolateValue, type Lookup } from "./interpolate.ts";
 import { mergeModels, mergeValue } from "./merge.ts";
 import { normalizeService } from "./normalizeService.ts";
+import type { Project } from "./Project.ts";
 import { parseDotEnv } from "./parseDotEnv.ts";
 import { parseYaml } from "./parseYaml.ts";
-import type { Project } from "./Project.ts";
 import { validateSchema } from "./validateSchema.ts";
 
 type Raw = Record<string, unknown>;
@@ -93,12 +93,13 @@ export function loadEnvFiles(files: readonly string[], base: Lookup): Record<str
 /** loadProject loads and normalises a project. */
 export async function loadProject(opts: LoadOptions = {}): Promise<Project> {
   const cwd = opts.cwd ?? process.cwd();
-  const files = (opts.files && opts.files.length > 0 ? opts.files.map((f) => resolve(cwd, f)) : findDefaultFiles(cwd)).map(
-    (f) => {
-      if (!existsSync(f)) throw new NotFound(`open ${f}: no such file or directory`, { code: "ERR_NO_COMPOSE_FILE" });
-      return f;
-    },
-  );
+  const files = (
+    opts.files && opts.files.length > 0 ? opts.files.map((f) => resolve(cwd, f)) : findDefaultFiles(cwd)
+  ).map((f) => {
+    if (!existsSync(f))
+      throw new NotFound(`open ${f}: no such file or directory`, { code: "ERR_NO_COMPOSE_FILE" });
+    return f;
+  });
   const projectDir = resolve(cwd, opts.projectDirectory ?? dirname(files[0] as string));
   const osEnv = opts.environment ?? process.env;
   const warn = opts.onWarning ?? (() => {});
@@ -130,7 +131,10 @@ export async function loadProject(opts: LoadOptions = {}): Promise<Project> {
     ...(environment.COMPOSE_PROFILES ?? "").split(",").filter((p) => p !== ""),
     ...(opts.profiles ?? []),
   ];
-  let name = opts.projectName ?? environment.COMPOSE_PROJECT_NAME ?? (typeof model.name === "string" ? model.name : undefined);
+  let name =
+    opts.projectName ??
+    environment.COMPOSE_PROJECT_NAME ??
+    (typeof model.name === "string" ? model.name : undefined);
   name ??= basename(projectDir);
   return finalizeProject(model, {
     name: normalizeProjectName(name, opts.projectName !== undefined),
@@ -152,8 +156,12 @@ export function normalizeProjectName(name: string, explicit: boolean): string {
     }
     return name;
   }
-  const n = name.toLowerCase().replace(/[^a-z0-9_-]/g, "").replace(/^[_-]+/, "");
-  if (n === "") throw new InvalidArgument(`project name ${JSON.stringify(name)} is empty once normalised, use -p`);
+  const n = name
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, "")
+    .replace(/^[_-]+/, "");
+  if (n === "")
+    throw new InvalidArgument(`project name ${JSON.stringify(name)} is empty once normalised, use -p`);
   return n;
 }
 
@@ -183,7 +191,9 @@ function readModel(file: string, ctx: LoadContext, missing: (n: string) => void)
   const value = interpolateValue(raw, ctx.env, { onMissing: missing }) as Raw;
   validateSchema(value, src);
   if (value.version !== undefined) {
-    ctx.warn(`${file}: the attribute \`version\` is obsolete, it will be ignored, please remove it to avoid potential confusion`);
+    ctx.warn(
+      `${file}: the attribute \`version\` is obsolete, it will be ignored, please remove it to avoid potential confusion`,
+    );
     delete value.version;
   }
   if (value.services && typeof value.services === "object") {
@@ -210,14 +220,21 @@ function loadFile(file: string, baseDir: string, ctx: LoadContext, missing: (n: 
     const included = model.include;
     delete model.include;
     for (const entry of included) {
-      const inc = loadInclude(entry, dirname(file), { ...ctx, includeStack: [...ctx.includeStack, file] }, missing);
+      const inc = loadInclude(
+        entry,
+        dirname(file),
+        { ...ctx, includeStack: [...ctx.includeStack, file] },
+        missing,
+      );
       for (const kind of ["services", "networks", "volumes", "secrets", "configs"]) {
         const from = (inc[kind] ?? {}) as Raw;
         const to = (model[kind] ?? {}) as Raw;
         for (const [k, v] of Object.entries(from)) {
           if (k in to) {
             if (kind === "services" || JSON.stringify(to[k]) !== JSON.stringify(v)) {
-              throw new InvalidArgument(`${kind}.${k} conflicts with imported resource`, { code: "ERR_INCLUDE_CONFLICT" });
+              throw new InvalidArgument(`${kind}.${k} conflicts with imported resource`, {
+                code: "ERR_INCLUDE_CONFLICT",
+              });
             }
           }
           to[k] = v;
@@ -232,7 +249,9 @@ function loadFile(file: string, baseDir: string, ctx: LoadContext, missing: (n: 
 function loadInclude(entry: unknown, dir: string, parent: LoadContext, missing: (n: string) => void): Raw {
   const e = (typeof entry === "string" ? { path: entry } : entry) as Raw;
   const paths = (Array.isArray(e.path) ? e.path : [e.path]).map((p) => resolve(dir, String(p)));
-  const projectDir = e.project_directory ? resolve(dir, String(e.project_directory)) : dirname(paths[0] as string);
+  const projectDir = e.project_directory
+    ? resolve(dir, String(e.project_directory))
+    : dirname(paths[0] as string);
   const envFiles =
     e.env_file !== undefined
       ? (Array.isArray(e.env_file) ? e.env_file : [e.env_file]).map((f) => resolve(dir, String(f)))
@@ -256,14 +275,20 @@ function resolveExtends(model: Raw, file: string, ctx: LoadContext, missing: (n:
     const cached = done.get(name);
     if (cached) return cached;
     const svc = services[name] as Raw | undefined;
-    if (!svc) throw new InvalidArgument(`cannot extend service ${JSON.stringify(name)} in ${file}: service not found`);
+    if (!svc)
+      throw new InvalidArgument(
+        `cannot extend service ${JSON.stringify(name)} in ${file}: service not found`,
+      );
     const ext = svc.extends;
     if (ext === undefined) {
       done.set(name, svc);
       return svc;
     }
     const key = `${file}#${name}`;
-    if (stack.includes(key)) throw new InvalidArgument(`circular reference with extends in ${file}: ${[...stack, key].join(" -> ")}`);
+    if (stack.includes(key))
+      throw new InvalidArgument(
+        `circular reference with extends in ${file}: ${[...stack, key].join(" -> ")}`,
+      );
     const spec = (typeof ext === "string" ? { service: ext } : ext) as Raw;
     let base: Raw;
     if (spec.file !== undefined) {
@@ -274,7 +299,10 @@ function resolveExtends(model: Raw, file: string, ctx: LoadContext, missing: (n:
         resolveModelPaths(m, dirname(other), dirname(other));
         resolveExtends(m, other, ctx, missing);
         const b = ((m.services ?? {}) as Raw)[String(spec.service)] as Raw | undefined;
-        if (!b) throw new InvalidArgument(`cannot extend service ${JSON.stringify(spec.service)} in ${other}: service not found`);
+        if (!b)
+          throw new InvalidArgument(
+            `cannot extend service ${JSON.stringify(spec.service)} in ${other}: service not found`,
+          );
         base = b;
       }
     } else {

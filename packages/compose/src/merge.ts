@@ -20,7 +20,13 @@ const UNIQUE: Record<string, (x: Raw) => string> = {
 };
 
 function isPlain(v: unknown): v is Raw {
-  return v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Reset) && !(v instanceof Override);
+  return (
+    v !== null &&
+    typeof v === "object" &&
+    !Array.isArray(v) &&
+    !(v instanceof Reset) &&
+    !(v instanceof Override)
+  );
 }
 
 /** mergeValue merges `over` into `base` at `path` (a dotted path relative to a service). */

@@ -39,7 +39,13 @@ function scalar(x: unknown): string {
 }
 
 function isPlain(v: unknown): v is Raw {
-  return v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Reset) && !(v instanceof Override);
+  return (
+    v !== null &&
+    typeof v === "object" &&
+    !Array.isArray(v) &&
+    !(v instanceof Reset) &&
+    !(v instanceof Override)
+  );
 }
 
 /** parseVolume expands a short-syntax volume (`src:dst[:mode]`) into long syntax. */
@@ -69,9 +75,12 @@ export function parseVolume(entry: unknown): Raw {
     target = parts[1] as string;
     mode = parts[2];
   } else {
-    throw new InvalidArgument(`invalid volume specification ${JSON.stringify(text)}, expected [source:]target[:mode]`);
+    throw new InvalidArgument(
+      `invalid volume specification ${JSON.stringify(text)}, expected [source:]target[:mode]`,
+    );
   }
-  if (target === "") throw new InvalidArgument(`invalid volume specification ${JSON.stringify(text)}: empty target`);
+  if (target === "")
+    throw new InvalidArgument(`invalid volume specification ${JSON.stringify(text)}: empty target`);
   const out: Raw = {};
   if (source === undefined || source === "") {
     out.type = "volume";
@@ -127,7 +136,8 @@ export function normalizeService(name: string, raw: Raw): Raw {
     for (const h of s.extra_hosts) {
       const str = String(h);
       const i = str.search(/[=:]/);
-      if (i === -1) throw new InvalidArgument(`services.${name}.extra_hosts: invalid entry ${JSON.stringify(str)}`);
+      if (i === -1)
+        throw new InvalidArgument(`services.${name}.extra_hosts: invalid entry ${JSON.stringify(str)}`);
       hosts[str.slice(0, i)] = str.slice(i + 1);
     }
     s.extra_hosts = hosts;
@@ -142,7 +152,9 @@ export function normalizeService(name: string, raw: Raw): Raw {
   if (typeof s.env_file === "string") s.env_file = [s.env_file];
   if (Array.isArray(s.env_file)) {
     s.env_file = s.env_file.map((f) =>
-      isPlain(f) ? { path: String(f.path), required: f.required !== false, ...(f.format ? { format: f.format } : {}) } : { path: String(f), required: true },
+      isPlain(f)
+        ? { path: String(f.path), required: f.required !== false, ...(f.format ? { format: f.format } : {}) }
+        : { path: String(f), required: true },
     );
   }
   if (Array.isArray(s.depends_on)) {
@@ -172,7 +184,8 @@ export function normalizeService(name: string, raw: Raw): Raw {
   if (isPlain(s.healthcheck)) {
     const h: Raw = { ...s.healthcheck };
     if (typeof h.test === "string") h.test = ["CMD-SHELL", h.test];
-    for (const k of ["interval", "timeout", "start_period", "start_interval"]) if (k in h) h[k] = duration(h[k]);
+    for (const k of ["interval", "timeout", "start_period", "start_interval"])
+      if (k in h) h[k] = duration(h[k]);
     if (h.retries !== undefined) h.retries = Number(h.retries);
     s.healthcheck = h;
   }
@@ -192,7 +205,8 @@ export function normalizeService(name: string, raw: Raw): Raw {
   }
   if (isPlain(s.deploy)) s.deploy = normalizeDeploy(s.deploy);
   for (const k of ["secrets", "configs"]) {
-    if (Array.isArray(s[k])) s[k] = (s[k] as unknown[]).map((x) => (isPlain(x) ? { ...x } : { source: String(x) }));
+    if (Array.isArray(s[k]))
+      s[k] = (s[k] as unknown[]).map((x) => (isPlain(x) ? { ...x } : { source: String(x) }));
   }
   return s;
 }

@@ -46,7 +46,9 @@ export function parseDotEnv(text: string, opts: ParseDotEnvOptions = {}): Record
     if (!sep) {
       const key = rest.trim();
       if (!KEY.test(key)) {
-        throw new InvalidArgument(`${where(line)}: unexpected character in variable name ${JSON.stringify(key)}`);
+        throw new InvalidArgument(
+          `${where(line)}: unexpected character in variable name ${JSON.stringify(key)}`,
+        );
       }
       const v = opts.lookup?.(key);
       if (v !== undefined) out[key] = v;
@@ -103,7 +105,9 @@ export function parseDotEnv(text: string, opts: ParseDotEnvOptions = {}): Record
       const lineEnd = src.indexOf("\n", k);
       const tail = src.slice(k + 1, lineEnd === -1 ? src.length : lineEnd).trim();
       if (tail !== "" && !tail.startsWith("#")) {
-        throw new InvalidArgument(`${where(line)}: unexpected text after quoted value: ${JSON.stringify(tail)}`);
+        throw new InvalidArgument(
+          `${where(line)}: unexpected text after quoted value: ${JSON.stringify(tail)}`,
+        );
       }
       i = lineEnd === -1 ? src.length : lineEnd + 1;
       line++;

@@ -9,7 +9,8 @@ import type { PortConfig } from "./Project.ts";
 
 function range(text: string, what: string): [number, number] {
   const m = /^(\d+)(?:-(\d+))?$/.exec(text);
-  if (!m) throw new InvalidArgument(`invalid ${what} port ${JSON.stringify(text)}, expected a number or a range`);
+  if (!m)
+    throw new InvalidArgument(`invalid ${what} port ${JSON.stringify(text)}, expected a number or a range`);
   const a = Number(m[1]);
   const b = m[2] === undefined ? a : Number(m[2]);
   if (a > 65535 || b > 65535 || b < a) {
@@ -30,7 +31,8 @@ export function parsePort(entry: unknown): PortConfig[] {
     };
     if (e.name !== undefined) p.name = String(e.name);
     if (e.host_ip !== undefined) p.host_ip = String(e.host_ip);
-    if (e.published !== undefined && e.published !== null && e.published !== "") p.published = String(e.published);
+    if (e.published !== undefined && e.published !== null && e.published !== "")
+      p.published = String(e.published);
     if (e.app_protocol !== undefined) p.app_protocol = String(e.app_protocol);
     return [p];
   }
@@ -61,7 +63,9 @@ export function parsePort(entry: unknown): PortConfig[] {
     hostPart = parts[1];
     containerPart = parts[2] as string;
   } else {
-    throw new InvalidArgument(`invalid port ${JSON.stringify(text)}, expected [ip:][host:]container[/protocol]`);
+    throw new InvalidArgument(
+      `invalid port ${JSON.stringify(text)}, expected [ip:][host:]container[/protocol]`,
+    );
   }
   const [c0, c1] = range(containerPart, "container");
   const count = c1 - c0 + 1;
@@ -69,7 +73,9 @@ export function parsePort(entry: unknown): PortConfig[] {
   if (hostPart !== undefined && hostPart !== "") {
     h = range(hostPart, "host");
     if (h[1] - h[0] + 1 !== count && h[0] !== h[1]) {
-      throw new InvalidArgument(`invalid port ${JSON.stringify(text)}: host and container ranges differ in size`);
+      throw new InvalidArgument(
+        `invalid port ${JSON.stringify(text)}: host and container ranges differ in size`,
+      );
     }
   }
   const out: PortConfig[] = [];

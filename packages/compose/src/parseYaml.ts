@@ -112,7 +112,11 @@ function child(node: unknown, seg: string | number): { value: unknown; keyNode?:
   return undefined;
 }
 
-function applyCollectionTags(node: unknown, value: unknown, tagged: Map<Node, "!reset" | "!override">): unknown {
+function applyCollectionTags(
+  node: unknown,
+  value: unknown,
+  tagged: Map<Node, "!reset" | "!override">,
+): unknown {
   if (isNode(node) && tagged.has(node)) {
     return tagged.get(node) === "!reset" ? new Reset() : new Override(value);
   }

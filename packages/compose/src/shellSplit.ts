@@ -50,7 +50,8 @@ export function shellSplit(text: string): string[] {
     cur += c;
     inWord = true;
   }
-  if (q !== undefined) throw new InvalidArgument(`invalid command line string: unclosed quote in ${JSON.stringify(text)}`);
+  if (q !== undefined)
+    throw new InvalidArgument(`invalid command line string: unclosed quote in ${JSON.stringify(text)}`);
   if (inWord) out.push(cur);
   return out;
 }

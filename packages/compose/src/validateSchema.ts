@@ -60,7 +60,9 @@ function describe(e: ErrorObject): { message: string; key?: string } {
     case "required":
       return { message: `missing property ${String(p.missingProperty)}` };
     case "enum":
-      return { message: `must be one of ${(p.allowedValues as unknown[]).map((x) => JSON.stringify(x)).join(", ")}` };
+      return {
+        message: `must be one of ${(p.allowedValues as unknown[]).map((x) => JSON.stringify(x)).join(", ")}`,
+      };
     case "pattern":
       return { message: `does not match pattern ${String(p.pattern)}` };
     default:
@@ -89,7 +91,9 @@ export function validateSchema(value: unknown, src: YamlSource): void {
   const v = strip(value);
   const validate = validator();
   if (validate(v)) return;
-  const errors = (validate.errors ?? []).filter((e) => !(e.keyword === "type" && hasReset(value, e.instancePath)));
+  const errors = (validate.errors ?? []).filter(
+    (e) => !(e.keyword === "type" && hasReset(value, e.instancePath)),
+  );
   if (errors.length === 0) return;
   // The deepest instance path is the most specific; among equals prefer concrete keywords.
   const rank = (e: ErrorObject) =>
