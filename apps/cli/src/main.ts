@@ -41,6 +41,7 @@ const L = {
   volumeLs: () => import("./commands/volumeLs.ts"),
   volumeRm: () => import("./commands/volumeRm.ts"),
   volumePrune: () => import("./commands/volumePrune.ts"),
+  compose: () => import("./commands/compose.ts"),
 } satisfies Record<string, Loader>;
 
 const TOP: Record<string, Entry> = {
@@ -63,6 +64,7 @@ const TOP: Record<string, Entry> = {
   stop: { load: L.stop, short: "Stop one or more running containers" },
   tag: { load: L.tag, short: "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE" },
   wait: { load: L.wait, short: "Block until one or more containers stop, then print their exit codes" },
+  compose: { load: L.compose, short: "Define and run multi-container applications with Berth" },
 };
 
 const GROUPS: Record<string, { short: string; commands: Record<string, Entry> }> = {
