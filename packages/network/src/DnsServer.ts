@@ -1,7 +1,7 @@
 import dgram from "node:dgram";
 import { readFile } from "node:fs/promises";
 import net from "node:net";
-import { errnoCode, InvalidArgument } from "@berth/errdefs";
+import { Conflict, errnoCode, InvalidArgument, Unavailable } from "@berth/errdefs";
 import {
   CLASS_IN,
   type DnsMessage,
@@ -56,6 +56,14 @@ export function parseUpstream(s: string): Upstream {
     throw new InvalidArgument(`invalid dns upstream ${JSON.stringify(s)}: expected ip or ip:port`);
   }
   return { host, port };
+}
+
+/** listenError turns a bind failure into Conflict (port taken) or Unavailable (address missing, ...), naming the socket. */
+function listenError(proto: string, address: string, port: number, err: unknown): Error {
+  const where = `dns: listen ${proto} ${net.isIPv6(address) ? `[${address}]` : address}:${port}`;
+  const code = errnoCode(err) ?? "error";
+  if (code === "EADDRINUSE") return new Conflict(`${where}: address already in use`, { cause: err });
+  return new Unavailable(`${where}: ${code}`, { cause: err });
 }
 
 /** resolvConfNameservers returns the `nameserver` entries of a resolv.conf file ([] when unreadable). */
@@ -138,7 +146,7 @@ export class DnsServer {
     for (let attempt = 0; ; attempt++) {
       const udp = dgram.createSocket({ type: family });
       await new Promise<void>((resolve, reject) => {
-        udp.once("error", reject);
+        udp.once("error", (err) => reject(listenError("udp", o.address, wanted, err)));
         udp.bind({ address: o.address, port: wanted, exclusive: true }, () => {
           udp.off("error", reject);
           resolve();
@@ -159,7 +167,7 @@ export class DnsServer {
         udp.close();
         // An ephemeral UDP port may be taken for TCP; pick another.
         if (wanted === 0 && errnoCode(err) === "EADDRINUSE" && attempt < 10) continue;
-        throw err;
+        throw listenError("tcp", o.address, port, err);
       }
       tcp.on("error", () => {});
       const finalUpstreams = upstreams.filter((u) => !(u.host === o.address && u.port === port));

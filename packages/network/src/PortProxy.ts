@@ -5,7 +5,7 @@ import { Conflict, errnoCode, InvalidArgument } from "@berth/errdefs";
 /** PortBinding is one published port: host side (`hostIp:hostPort`) to container side (`targetIp:targetPort`). */
 export interface PortBinding {
   proto: "tcp" | "udp";
-  /** "0.0.0.0" (all IPv4), "::" or one address */
+  /** "0.0.0.0" (all IPv4; "" means the same), "::" (IPv6 only) or one address */
   hostIp: string;
   /** 0 asks for an ephemeral port; {@link PortProxy.binding} reports the one chosen */
   hostPort: number;
@@ -74,7 +74,9 @@ export class PortProxy {
   }
 
   /** listen binds the host side and starts relaying; Conflict "Bind for 0.0.0.0:4000 failed: port is already allocated" when taken. */
-  static async listen(b: PortBinding): Promise<PortProxy> {
+  static async listen(binding: PortBinding): Promise<PortProxy> {
+    // docker's API leaves HostIp empty for "all IPv4 addresses".
+    const b = binding.hostIp === "" ? { ...binding, hostIp: "0.0.0.0" } : binding;
     checkBinding(b);
     return b.proto === "tcp" ? listenTcp(b) : listenUdp(b);
   }

@@ -119,6 +119,15 @@ describe("DnsServer on 127.0.0.1", () => {
     expect(r && rcodeOf(r.readUInt16BE(2))).toBe(Rcode.FORMERR);
   });
 
+  it("Conflict when the port is taken", async () => {
+    await expect(
+      DnsServer.start({ address: "127.0.0.1", port: dns.port, upstreams: [], lookup: () => undefined }),
+    ).rejects.toMatchObject({
+      _tag: "Conflict",
+      message: `dns: listen udp 127.0.0.1:${dns.port}: address already in use`,
+    });
+  });
+
   it("close releases the port", async () => {
     const s = await DnsServer.start({
       address: "127.0.0.1",

@@ -139,6 +139,10 @@ describe("PortProxy tcp", () => {
         c.end("x");
       });
       expect(answer).toBe(createHash("sha256").update("x").digest("hex"));
+      // docker's empty HostIp is 0.0.0.0 too.
+      await expect(PortProxy.listen({ ...any.binding, hostIp: "" })).rejects.toMatchObject({
+        message: `Bind for 0.0.0.0:${any.binding.hostPort} failed: port is already allocated`,
+      });
       if (hasIpv6) {
         const v6 = await PortProxy.listen({
           proto: "tcp",
