@@ -80,6 +80,14 @@ export async function ensureBridge(o: { name: string; gateway: string; mtu?: num
   }
   if (o.mtu !== undefined) await runOk("ip", ["link", "set", "dev", o.name, "mtu", String(o.mtu)]);
   await runOk("ip", ["addr", "replace", o.gateway, "dev", o.name]);
+  // A bridge re-used for a network whose subnet changed would otherwise keep the old route too.
+  const addrs = JSON.parse(await runOk("ip", ["-j", "-4", "addr", "show", "dev", o.name])) as {
+    addr_info?: { local?: string; prefixlen?: number }[];
+  }[];
+  for (const a of addrs[0]?.addr_info ?? []) {
+    const cidr = `${a.local}/${a.prefixlen}`;
+    if (a.local && cidr !== o.gateway) await runOk("ip", ["addr", "del", cidr, "dev", o.name]);
+  }
   await runOk("ip", ["link", "set", "dev", o.name, "up"]);
 }
 

@@ -169,7 +169,11 @@ describe.skipIf(!isRoot || !haveTools)("network on real bridges, veths, netns, i
   });
 
   it("setup twice is setup once (bridge, netns, endpoint)", async () => {
+    // A changed gateway replaces the old address instead of adding a second one.
+    await ensureBridge({ name: brA, gateway: "10.123.251.1/24" });
     await ensureBridge({ name: brA, gateway: `${gwA}/24` });
+    const addrs = JSON.parse((await sh("ip", ["-j", "-4", "addr", "show", "dev", brA])).out);
+    expect(addrs[0].addr_info.map((a: { local: string }) => a.local)).toEqual([gwA]);
     await createNetns(ns[0] as string);
     await connectEndpoint({
       netns: ns[0] as string,
