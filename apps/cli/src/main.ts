@@ -35,6 +35,8 @@ const L = {
   rmi: () => import("./commands/rmi.ts"),
   tag: () => import("./commands/tag.ts"),
   import: () => import("./commands/import.ts"),
+  load: () => import("./commands/load.ts"),
+  save: () => import("./commands/save.ts"),
   version: () => import("./commands/version.ts"),
   info: () => import("./commands/info.ts"),
   volumeCreate: () => import("./commands/volumeCreate.ts"),
@@ -54,6 +56,8 @@ const TOP: Record<string, Entry> = {
   create: { load: L.create, short: "Create a new container" },
   exec: { load: L.exec, short: "Execute a command in a running container" },
   import: { load: L.import, short: "Import the contents from a tarball to create a filesystem image" },
+  load: { load: L.load, short: "Load an image from a tar archive or STDIN" },
+  save: { load: L.save, short: "Save one or more images to a tar archive (streamed to STDOUT by default)" },
   inspect: { load: L.inspect, short: "Return low-level information on Berth objects" },
   kill: { load: L.kill, short: "Kill one or more running containers" },
   logs: { load: L.logs, short: "Fetch the logs of a container" },
@@ -97,6 +101,8 @@ const GROUPS: Record<string, { short: string; commands: Record<string, Entry> }>
     commands: {
       build: TOP.build as Entry,
       import: TOP.import as Entry,
+      load: TOP.load as Entry,
+      save: TOP.save as Entry,
       inspect: {
         load: L.inspect,
         short: "Display detailed information on one or more images",

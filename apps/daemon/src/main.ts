@@ -6,6 +6,7 @@ import { Router } from "./Router.ts";
 import { buildRoutes } from "./routes/build.ts";
 import { containerRoutes } from "./routes/containers.ts";
 import { execRoutes } from "./routes/exec.ts";
+import { imageArchiveRoutes } from "./routes/imageArchive.ts";
 import { imageRoutes } from "./routes/images.ts";
 import { systemRoutes } from "./routes/system.ts";
 import { volumeRoutes } from "./routes/volumes.ts";
@@ -76,6 +77,7 @@ async function main(): Promise<void> {
   systemRoutes(router, engine);
   containerRoutes(router, engine);
   execRoutes(router, engine);
+  imageArchiveRoutes(router, engine);
   imageRoutes(router, engine);
   volumeRoutes(router, engine);
   buildRoutes(router, engine);

@@ -6,7 +6,7 @@ import type { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { API_VERSION, MIN_API_VERSION, parseGoDuration } from "@berth/api";
 import { InvalidArgument } from "@berth/errdefs";
-import { ContentStore, chainIds, ImageStore, SnapshotStore } from "@berth/image";
+import { ContentStore, chainIds, ImageStore, type LoadReport, SnapshotStore } from "@berth/image";
 import { formatReference, Reference } from "@berth/oci";
 import { Runtime, readLogs, resolveUser } from "@berth/runtime";
 import { Builds } from "./Builds.ts";
@@ -20,6 +20,7 @@ import { Execs } from "./Execs.ts";
 import type { Filters } from "./filters.ts";
 import { matchLabels } from "./filters.ts";
 import { ensureDir } from "./fsutil.ts";
+import { type ImageLoadOptions, loadImages, saveImages } from "./imageArchive.ts";
 import { imageHistory, imageInspect, imageSummary } from "./imageViews.ts";
 import { listContainers } from "./listContainers.ts";
 import { Volumes } from "./Volumes.ts";
@@ -359,6 +360,16 @@ export class Engine {
     } catch (err) {
       this.#log(`snapshot gc: ${(err as Error).message}`);
     }
+  }
+
+  /** saveImages is docker's `GET /images/get` (`docker save`): see {@link saveImages}. */
+  saveImages(names: readonly string[], opts: { signal?: AbortSignal } = {}): Promise<Readable> {
+    return saveImages(this, names, opts);
+  }
+
+  /** loadImages is docker's `POST /images/load` (`docker load`): see {@link loadImages}. */
+  loadImages(input: Readable, opts: ImageLoadOptions = {}): Promise<LoadReport> {
+    return loadImages(this, input, opts);
   }
 
   /** importImage is docker's `POST /images/create?fromSrc=-`: one layer from a root file system tar. */

@@ -14,6 +14,7 @@ export * from "./changes.ts";
 export * from "./Engine.ts";
 export * from "./Execs.ts";
 export * from "./filters.ts";
+export * from "./imageArchive.ts";
 export * from "./listContainers.ts";
 export * from "./merge.ts";
 export * from "./mountSpecs.ts";
