@@ -192,6 +192,11 @@ export class DnsServer {
     ]);
   }
 
+  /** Symbol.asyncDispose closes the server (`await using dns = await DnsServer.start(...)`). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
   #serveTcp(sock: net.Socket): void {
     this.#live.add(sock);
     sock.setTimeout(TCP_IDLE_MS, () => sock.destroy());

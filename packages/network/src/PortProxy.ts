@@ -85,6 +85,11 @@ export class PortProxy {
   async close(): Promise<void> {
     await this.#close();
   }
+
+  /** Symbol.asyncDispose closes the proxy (`await using proxy = await PortProxy.listen(...)`). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
 }
 
 async function listenTcp(b: PortBinding): Promise<PortProxy> {

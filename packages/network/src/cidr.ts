@@ -68,7 +68,7 @@ export function maskOf(prefix: number): number {
   return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
 }
 
-/** range returns the first and last address (inclusive, as integers) of a CIDR. */
+/** cidrRange returns the first and last address (inclusive, as integers) of a CIDR. */
 export function cidrRange(cidr: string): { first: number; last: number; prefix: number } {
   const c = parseCidr(cidr);
   const mask = maskOf(c.prefix);

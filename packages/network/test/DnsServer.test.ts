@@ -135,7 +135,7 @@ describe("DnsServer on 127.0.0.1", () => {
       upstreams: [],
       lookup: () => undefined,
     });
-    await s.close();
+    await s[Symbol.asyncDispose]();
     await s.close();
     const again = await DnsServer.start({
       address: "127.0.0.1",
