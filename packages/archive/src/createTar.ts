@@ -19,6 +19,11 @@ export interface CreateTarOptions {
   readonly paths?: readonly string[];
   /** Output compression; default "none". gzip output is deterministic (mtime 0 in the gzip header). */
   readonly compression?: "none" | "gzip";
+  /**
+   * Renames every entry (and hardlink target) on its way into the archive, e.g. docker's cp
+   * rebase of `etc/...` to `./...`; receives the name without a trailing slash.
+   */
+  readonly rename?: (name: string) => string;
 }
 
 /**
@@ -65,26 +70,34 @@ async function produce(root: string, opts: CreateTarOptions, pack: tar.Pack): Pr
     }
     for (const n of [...names].sort()) starts.push({ abs: join(realRoot, n.slice(1)), name: n.slice(1) });
   }
-  for (const s of starts) await walk(pack, s.abs, s.name, seen);
+  const rename = opts.rename ?? ((n: string) => n);
+  for (const s of starts) await walk(pack, s.abs, s.name, seen, rename);
 }
 
 function join(dir: string, name: string): string {
   return dir === "/" ? `/${name}` : `${dir}/${name}`;
 }
 
-async function walk(pack: tar.Pack, abs: string, name: string, seen: Map<string, string>): Promise<void> {
+async function walk(
+  pack: tar.Pack,
+  abs: string,
+  name: string,
+  seen: Map<string, string>,
+  rename: (name: string) => string,
+): Promise<void> {
   const st = await lstat(abs);
+  const entryName = rename(name);
   const base: Header = {
-    name,
+    name: entryName,
     mode: st.mode & 0o7777,
     uid: st.uid,
     gid: st.gid,
     mtime: new Date(Math.floor(st.mtimeMs / 1000) * 1000),
   };
   if (st.isDirectory()) {
-    await packEntry(pack, { ...base, name: `${name}/`, type: "directory" });
+    await packEntry(pack, { ...base, name: `${entryName}/`, type: "directory" });
     for (const child of (await readdir(abs)).sort())
-      await walk(pack, join(abs, child), `${name}/${child}`, seen);
+      await walk(pack, join(abs, child), `${name}/${child}`, seen, rename);
     return;
   }
   if (st.nlink > 1) {
@@ -94,7 +107,7 @@ async function walk(pack: tar.Pack, abs: string, name: string, seen: Map<string,
       await packEntry(pack, { ...base, type: "link", linkname: first, size: 0 });
       return;
     }
-    seen.set(key, name);
+    seen.set(key, entryName);
   }
   if (st.isSymbolicLink()) {
     await packEntry(pack, { ...base, type: "symlink", linkname: await readlink(abs) });

@@ -22,6 +22,16 @@ export interface LayerDiff {
   readonly empty: boolean;
 }
 
+/** Options of {@link commitLayer}. */
+export interface CommitLayerOptions {
+  /**
+   * Leave out an upper-dir entry (and, for a directory, everything below it): `rel` is its path
+   * relative to the upper dir without a leading slash (`etc/hostname`). A container commit uses it
+   * to drop the mount points the runtime created (docker's init layer).
+   */
+  readonly exclude?: (rel: string) => boolean;
+}
+
 type Header = Partial<tar.Header> & { name: string };
 
 const isWhiteout = (st: Stats) => st.isCharacterDevice() && st.rdev === 0;
@@ -42,6 +52,7 @@ const isWhiteout = (st: Stats) => st.isCharacterDevice() && st.rdev === 0;
 export async function commitLayer(
   dirs: OverlayDirs & { readonly merged: string },
   content: ContentStore,
+  opts: CommitLayerOptions = {},
 ): Promise<LayerDiff> {
   const pack = tar.pack();
   let entries = 0;
@@ -52,6 +63,7 @@ export async function commitLayer(
       const names = (await readdir(join(dirs.upperdir, rel))).sort();
       for (const name of names) {
         const childRel = rel === "" ? name : `${rel}/${name}`;
+        if (opts.exclude?.(childRel) === true) continue;
         const abs = join(dirs.upperdir, childRel);
         const st = await lstat(abs);
         if (isWhiteout(st)) {

@@ -7,7 +7,7 @@
  */
 export { BuildCache, type CacheKeyInput, cacheKey, stateId } from "./BuildCache.ts";
 export { build, MAX_DOCKERFILE_BYTES } from "./build.ts";
-export { commitLayer, type LayerDiff, type OverlayDirs } from "./commitLayer.ts";
+export { type CommitLayerOptions, commitLayer, type LayerDiff, type OverlayDirs } from "./commitLayer.ts";
 export { RunFailedError } from "./StageBuilder.ts";
 export type {
   BuildDeps,

@@ -75,6 +75,22 @@ export interface RuntimeExecOptions extends ExecProcessOptions {
   readonly size?: { height: number; width: number };
 }
 
+/**
+ * ResourceUpdate is what {@link Runtime.update} can change live: bytes for memory (-1 unlimited),
+ * CFS microseconds for period and quota (-1 no quota), a count for pids (-1 or 0 unlimited).
+ */
+export interface ResourceUpdate {
+  readonly memory?: number;
+  readonly memorySwap?: number;
+  readonly memoryReservation?: number;
+  readonly cpuShares?: number;
+  readonly cpuPeriod?: number;
+  readonly cpuQuota?: number;
+  readonly pidsLimit?: number;
+  readonly cpusetCpus?: string;
+  readonly cpusetMems?: string;
+}
+
 /** ContainerStatus as runc reports it. */
 export type ContainerStatus = "creating" | "created" | "running" | "paused" | "stopped";
 
@@ -324,6 +340,28 @@ export class Runtime {
   /** unpause thaws a paused container (`runc resume`). */
   async unpause(id: string): Promise<void> {
     await this.#runc("resume", id, ["resume", id]);
+  }
+
+  /**
+   * update changes the resource limits of a created, running or paused container in place
+   * (`runc update`, which writes the cgroup files and its own state). Unset fields stay as they are.
+   */
+  async update(id: string, r: ResourceUpdate): Promise<void> {
+    const args: string[] = [];
+    const add = (flag: string, v: number | undefined) => {
+      if (v !== undefined) args.push(`--${flag}`, String(Math.trunc(v)));
+    };
+    add("memory", r.memory);
+    add("memory-swap", r.memorySwap);
+    add("memory-reservation", r.memoryReservation);
+    add("cpu-shares", r.cpuShares);
+    add("cpu-period", r.cpuPeriod);
+    add("cpu-quota", r.cpuQuota);
+    add("pids-limit", r.pidsLimit);
+    if (r.cpusetCpus !== undefined) args.push("--cpuset-cpus", r.cpusetCpus);
+    if (r.cpusetMems !== undefined) args.push("--cpuset-mems", r.cpusetMems);
+    if (args.length === 0) return;
+    await this.#runc("update", id, ["update", ...args, id]);
   }
 
   /** state is `runc state`; NotFound when runc does not know the id. */
