@@ -618,20 +618,16 @@ export class Compose {
     }
   }
 
-  /** stop stops running containers in reverse dependency order. */
+  /** stop stops running containers in reverse dependency order (independent services concurrently). */
   async stop(services?: readonly string[], o: { timeout?: number } = {}): Promise<void> {
-    const cs = await this.containers({ services: services ?? [], oneoff: false });
-    for (const s of this.reverseOrder(cs)) {
-      await Promise.all(
-        cs
-          .filter((c) => c.service === s && c.summary.State === "running")
-          .map(async (c) => {
-            this.emit({ resource: "Container", name: c.name, status: "Stopping" });
-            await this.client.containerStop(c.id, o.timeout === undefined ? {} : { t: o.timeout });
-            this.emit({ resource: "Container", name: c.name, status: "Stopped" });
-          }),
-      );
-    }
+    const cs = (await this.containers({ services: services ?? [], oneoff: false })).filter(
+      (c) => c.summary.State === "running" || c.summary.State === "restarting",
+    );
+    await this.inReverseOrder(cs, async (c) => {
+      this.emit({ resource: "Container", name: c.name, status: "Stopping" });
+      await this.client.containerStop(c.id, o.timeout === undefined ? {} : { t: o.timeout });
+      this.emit({ resource: "Container", name: c.name, status: "Stopped" });
+    });
   }
 
   /** restart restarts containers of some services (default all). */
@@ -660,10 +656,34 @@ export class Compose {
     return victims.map((c) => c.name);
   }
 
-  private reverseOrder(cs: readonly ComposeContainer[]): string[] {
-    const order = dependencyOrder(this.project);
-    const extra = [...new Set(cs.map((c) => c.service))].filter((s) => !order.includes(s));
-    return [...order, ...extra].reverse();
+  /**
+   * inReverseOrder runs `fn` on every container, a service's containers only after those of
+   * every service that depends on it (as compose stops: dependants first), all else concurrently.
+   */
+  private async inReverseOrder(
+    cs: readonly ComposeContainer[],
+    fn: (c: ComposeContainer) => Promise<void>,
+  ): Promise<void> {
+    const services = [...new Set(cs.map((c) => c.service))];
+    const dependants = new Map<string, string[]>();
+    for (const s of services) {
+      for (const dep of Object.keys(this.project.services[s]?.depends_on ?? {})) {
+        dependants.set(dep, [...(dependants.get(dep) ?? []), s]);
+      }
+    }
+    const tasks = new Map<string, Promise<void>>();
+    const run = (s: string, stack: readonly string[]): Promise<void> => {
+      let t = tasks.get(s);
+      if (t) return t;
+      const after = (dependants.get(s) ?? []).filter((x) => !stack.includes(x));
+      t = (async () => {
+        await Promise.all(after.map((x) => run(x, [...stack, s])));
+        await Promise.all(cs.filter((c) => c.service === s).map(fn));
+      })();
+      tasks.set(s, t);
+      return t;
+    };
+    await Promise.all(services.map((s) => run(s, [])));
   }
 
   /** down removes the project's containers and networks (and with options volumes and images). */
@@ -674,11 +694,7 @@ export class Compose {
     ]);
     const all = await this.containers();
     const cs = all.filter((c) => o.removeOrphans || known.size === 0 || known.has(c.service) || c.oneoff);
-    for (const s of this.reverseOrder(cs)) {
-      await Promise.all(
-        cs.filter((c) => c.service === s).map((c) => this.removeContainer(c, true, true, o.timeout)),
-      );
-    }
+    await this.inReverseOrder(cs, (c) => this.removeContainer(c, true, true, o.timeout));
     const netNames = new Set<string>();
     for (const n of Object.values(this.project.networks)) if (!n.external) netNames.add(n.name);
     try {

@@ -77,7 +77,8 @@ function strip(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(strip);
   if (v !== null && typeof v === "object") {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = strip(x);
+    // A `!reset` key is removed by the merge, so the schema must not judge its placeholder.
+    for (const [k, x] of Object.entries(v)) if (!(x instanceof Reset)) out[k] = strip(x);
     return out;
   }
   return v;

@@ -1,0 +1,151 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { useDaemon } from "./harness.ts";
+
+// `berth compose` against berthd: a three-service busybox project with a healthcheck, a named
+// volume and depends_on conditions; convergence by config-hash; down -v cleans everything.
+const d = useDaemon();
+const dir = mkdtempSync(join(tmpdir(), "berth-compose-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const file = join(dir, "compose.yaml");
+
+function project(webCommand: string): string {
+  return `
+services:
+  kv:
+    image: busybox
+    command: ["sh", "-c", "echo kv up; touch /data/ready; exec sleep 1000"]
+    volumes:
+      - data:/data
+    healthcheck:
+      test: ["CMD", "test", "-f", "/data/ready"]
+      interval: 1s
+      retries: 30
+  api:
+    image: busybox
+    command: sh -c "echo api up; exec sleep 1000"
+    environment:
+      KV: kv
+    depends_on:
+      kv:
+        condition: service_healthy
+  web:
+    image: busybox
+    command: ${webCommand}
+    labels:
+      tier: front
+    depends_on: [api]
+volumes:
+  data: {}
+`;
+}
+
+function compose(args: string[], timeoutMs = 60_000) {
+  return d.berth(["compose", "-f", file, "-p", "cz", ...args], { timeoutMs });
+}
+
+function ok(args: string[]): string {
+  const r = compose(args);
+  if (r.code !== 0)
+    throw new Error(`berth compose ${args.join(" ")} exited ${r.code}: ${r.stderr}\n${r.stdout}`);
+  return r.stdout + r.stderr;
+}
+
+function ids(): Record<string, string> {
+  const r = d.docker([
+    "ps",
+    "-a",
+    "--filter",
+    "label=com.docker.compose.project=cz",
+    "--format",
+    "{{.Names}} {{.ID}}",
+  ]);
+  const out: Record<string, string> = {};
+  for (const line of r.stdout.split("\n").filter(Boolean)) {
+    const [name, id] = line.split(" ");
+    out[name as string] = id as string;
+  }
+  return out;
+}
+
+describe("berth compose", () => {
+  it("brings a three-service project up with --wait and lists it", () => {
+    writeFileSync(file, project('sh -c "echo web v1; exec sleep 1000"'));
+    const out = ok(["up", "-d", "--wait"]);
+    expect(out).toContain("Container cz-kv-1  Healthy");
+    expect(Object.keys(ids()).sort()).toEqual(["cz-api-1", "cz-kv-1", "cz-web-1"]);
+    const ps = ok(["ps"]);
+    expect(ps.split("\n")[0]).toMatch(/^NAME\s+IMAGE\s+COMMAND\s+SERVICE\s+CREATED\s+STATUS\s+PORTS$/);
+    expect(ps).toMatch(/cz-web-1\s+busybox\s+"sh -c 'echo web v1;…"\s+web/);
+    const inspect = JSON.parse(d.docker(["inspect", "cz-web-1"]).stdout)[0];
+    expect(inspect.Config.Labels).toMatchObject({
+      "com.docker.compose.project": "cz",
+      "com.docker.compose.service": "web",
+      "com.docker.compose.container-number": "1",
+      "com.docker.compose.oneoff": "False",
+      "com.docker.compose.project.config_files": file,
+      "com.docker.compose.project.working_dir": dir,
+      tier: "front",
+    });
+    expect(inspect.Config.Labels["com.docker.compose.config-hash"]).toMatch(/^[0-9a-f]{64}$/);
+    expect(d.docker(["volume", "ls", "-q"]).stdout).toContain("cz_data");
+    const logs = ok(["logs", "--no-color"]);
+    expect(logs).toMatch(/kv-1\s+\| kv up/);
+    expect(logs).toMatch(/api-1\s+\| api up/);
+    expect(ok(["ls"])).toMatch(/cz\s+running\(3\)\s+/);
+  });
+
+  it("a second up recreates nothing; a changed service is recreated alone", () => {
+    const before = ids();
+    const again = ok(["up", "-d"]);
+    expect(again).not.toMatch(/Recreate|Creating/);
+    expect(ids()).toEqual(before);
+    writeFileSync(file, project('sh -c "echo web v2; exec sleep 1000"'));
+    const out = ok(["up", "-d"]);
+    expect(out).toContain("Container cz-web-1  Recreate");
+    const after = ids();
+    expect(after["cz-kv-1"]).toBe(before["cz-kv-1"]);
+    expect(after["cz-api-1"]).toBe(before["cz-api-1"]);
+    expect(after["cz-web-1"]).not.toBe(before["cz-web-1"]);
+  });
+
+  it("scales a service up and down", () => {
+    ok(["up", "-d", "--scale", "api=2"]);
+    expect(Object.keys(ids())).toContain("cz-api-2");
+    ok(["up", "-d"]);
+    expect(Object.keys(ids())).not.toContain("cz-api-2");
+  });
+
+  it("stop, start and exec", () => {
+    ok(["stop", "web"]);
+    expect(d.docker(["inspect", "-f", "{{.State.Running}}", "cz-web-1"]).stdout.trim()).toBe("false");
+    ok(["start", "web"]);
+    expect(d.docker(["inspect", "-f", "{{.State.Running}}", "cz-web-1"]).stdout.trim()).toBe("true");
+    expect(ok(["exec", "-T", "api", "sh", "-c", "echo $KV"]).trim()).toBe("kv");
+  });
+
+  it("down -v removes containers, network and volume", () => {
+    ok(["down", "-v"]);
+    expect(ids()).toEqual({});
+    expect(d.docker(["volume", "ls", "-q"]).stdout).not.toContain("cz_data");
+    expect(d.docker(["network", "ls", "--format", "{{.Name}}"]).stdout).not.toContain("cz_default");
+  });
+
+  it("reports bad input with file, line and path", () => {
+    const bad = join(dir, "bad.yaml");
+    writeFileSync(bad, "services:\n  web:\n    image: busybox\n    ports:\n      - target: [1]\n");
+    const r = d.berth(["compose", "-f", bad, "config"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`${bad}:5: services.web.ports[0].target: must be a integer`);
+    writeFileSync(bad, "services:\n  web:\n    image: busybox\n    depends_on: [db]\n");
+    expect(d.berth(["compose", "-f", bad, "config"]).stderr).toContain(
+      'service "web" depends on undefined service "db": invalid compose project',
+    );
+    writeFileSync(bad, "services:\n  web:\n    image: busybox:${TAG:?set TAG}\n");
+    expect(d.berth(["compose", "-f", bad, "config"]).stderr).toContain(
+      "required variable TAG is missing a value: set TAG",
+    );
+  });
+});
