@@ -1,18 +1,73 @@
 /**
  * TestRegistry starts Debian's docker-registry on 127.0.0.1 (through registry.sh) in one of three
  * setups for a test: `plain` (no auth), `basic-tls` (htpasswd over TLS with a test CA; clients
- * use `certsDir`), `token` (bearer tokens from an in-process {@link TokenIssuer}). State lives in a
+ * use `certsDir`), `token` (bearer tokens from a {@link TokenIssuer} process). State lives in a
  * temp dir removed by {@link TestRegistry.stop}.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { TokenIssuer } from "./TokenIssuer.ts";
+
+/** One request the token issuer answered (no secrets). */
+export interface TokenRequest {
+  readonly user: string | undefined;
+  readonly scopes: string[];
+  readonly status: number;
+}
+
+/** TokenIssuer is the token server process (token-issuer.mjs) and the log of what it answered. */
+export class TokenIssuer {
+  readonly proc: ChildProcess;
+  readonly logFile: string;
+  readonly realm: string;
+
+  private constructor(proc: ChildProcess, logFile: string, realm: string) {
+    this.proc = proc;
+    this.logFile = logFile;
+    this.realm = realm;
+  }
+
+  /** start runs token-issuer.mjs with the signing key and waits for its realm URL. */
+  static async start(dir: string): Promise<TokenIssuer> {
+    const logFile = join(dir, "token-requests.jsonl");
+    writeFileSync(logFile, "");
+    const proc = spawn(
+      process.execPath,
+      [join(here, "token-issuer.mjs"), join(dir, "token.key"), join(dir, "token.crt"), logFile],
+      { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, TOKEN_USERS: `${USER}:${PASSWORD}` } },
+    );
+    const realm = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      proc.stdout?.on("data", (b: Buffer) => {
+        out += b.toString();
+        if (out.includes("\n")) resolve(out.trim());
+      });
+      proc.on("exit", (code) => reject(new Error(`token issuer exited with ${code}`)));
+    });
+    return new TokenIssuer(proc, logFile, realm);
+  }
+
+  /** requests lists what the issuer answered so far, oldest first. */
+  get requests(): TokenRequest[] {
+    return readFileSync(this.logFile, "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as TokenRequest);
+  }
+
+  /** stop ends the issuer process. */
+  async stop(): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    const exited = new Promise((r) => this.proc.once("exit", r));
+    this.proc.kill("SIGTERM");
+    await exited;
+  }
+}
 
 /** The three registry setups. */
 export type RegistryMode = "plain" | "basic-tls" | "token";
@@ -83,12 +138,8 @@ export class TestRegistry {
           ],
           { stdio: "ignore" },
         );
-        this.issuer = new TokenIssuer({
-          keyFile: join(this.dir, "token.key"),
-          certFile: join(this.dir, "token.crt"),
-          users: { [USER]: PASSWORD },
-        });
-        this.realm = await this.issuer.start();
+        this.issuer = await TokenIssuer.start(this.dir);
+        this.realm = this.issuer.realm;
       }
       args.push(this.realm);
     }

@@ -174,7 +174,9 @@ export async function pullImage(
   const missing = [
     ...new Map(manifest.layers.filter((l) => !present.has(l.digest)).map((l) => [l.digest, l])).values(),
   ];
-  for (const l of manifest.layers) {
+  // As dockerd: when the image itself is already here, there is nothing to report per layer.
+  const known = images.get(manifest.config.digest) !== undefined && missing.length === 0;
+  for (const l of known ? [] : manifest.layers) {
     emit({
       id: shortDigest(l.digest),
       status: present.has(l.digest) ? "Already exists" : "Pulling fs layer",

@@ -59,7 +59,7 @@ export async function pullImage(client: Client, image: string, quiet: boolean): 
   const ref = splitReference(image);
   const res = await client.requestStream("POST", "/images/create", {
     query: { fromImage: ref.fromImage, tag: ref.tag },
-    headers: { "X-Registry-Auth": "e30=" },
+    headers: { "X-Registry-Auth": await (await import("../registryAuth.ts")).registryAuthFor(image) },
   });
   const { decodeJSONLines, jsonMessageError, JSONMessageError } = await import("@berth/api");
   for await (const msg of decodeJSONLines(res)) {

@@ -3,6 +3,7 @@ import { parseFiltersJSON } from "@berth/engine";
 import { InvalidArgument, NotImplemented } from "@berth/errdefs";
 import { bool, resOf, sendJSON, sendStatus } from "../http.ts";
 import type { Router } from "../Router.ts";
+import { pullRoute } from "./distribution.ts";
 
 /** imageRoutes: the `/images/...` endpoints of the Engine API this engine serves so far. */
 export function imageRoutes(router: Router, engine: Engine): void {
@@ -42,12 +43,7 @@ export function imageRoutes(router: Router, engine: Engine): void {
   router.add("POST", "/images/create", async (ctx) => {
     const q = ctx.query;
     const fromSrc = q.get("fromSrc");
-    if (fromSrc === null) {
-      const from = q.get("fromImage") ?? "";
-      throw new NotImplemented(
-        `pulling ${from}${q.get("tag") ? `:${q.get("tag")}` : ""} from a registry is not supported by this engine yet: build or import the image instead (berth import)`,
-      );
-    }
+    if (fromSrc === null) return pullRoute(ctx, engine);
     if (fromSrc !== "-") {
       throw new NotImplemented(
         "importing from a URL is not supported yet: download the file and import it from standard input",
