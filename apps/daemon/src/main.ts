@@ -5,6 +5,7 @@ import { Engine } from "@berth/engine";
 import { Router } from "./Router.ts";
 import { buildRoutes } from "./routes/build.ts";
 import { containerRoutes } from "./routes/containers.ts";
+import { distributionRoutes } from "./routes/distribution.ts";
 import { execRoutes } from "./routes/exec.ts";
 import { imageArchiveRoutes } from "./routes/imageArchive.ts";
 import { imageRoutes } from "./routes/images.ts";
@@ -79,6 +80,7 @@ async function main(): Promise<void> {
   execRoutes(router, engine);
   imageArchiveRoutes(router, engine);
   imageRoutes(router, engine);
+  distributionRoutes(router, engine);
   volumeRoutes(router, engine);
   buildRoutes(router, engine);
   const server = new Server(router, dlog);
