@@ -355,7 +355,7 @@ export class Containers {
   /** #onExit records an exit, releases the runtime and the mount, and runs --rm. Call under the lock. */
   async #onExit(id: string, status: ExitStatus): Promise<void> {
     const rec = this.#d.store.get(id);
-    if (!rec || rec.state.status !== "running") return;
+    if (!rec || (rec.state.status !== "running" && rec.state.status !== "paused")) return;
     const exited = {
       status: "exited" as const,
       pid: 0,
@@ -480,7 +480,7 @@ export class Containers {
     idOrName: string,
     opts: { timeout?: number; signal?: string } = {},
   ): Promise<{ notModified: boolean }> {
-    const found = this.find(idOrName);
+    const found = await this.#thawIfPaused(this.find(idOrName));
     if (found.state.status !== "running" && found.state.status !== "restarting") return { notModified: true };
     // A stop cancels the restart policy until the next start, and a pending restart at once.
     const rec = (await this.#markStopped(found.id, true)) ?? found;
@@ -507,7 +507,7 @@ export class Containers {
   #nextExit(id: string): Promise<WaitReport> {
     return new Promise((resolve) => {
       const rec = this.#d.store.get(id);
-      if (!rec || rec.state.status !== "running") {
+      if (!rec || (rec.state.status !== "running" && rec.state.status !== "paused")) {
         resolve({ StatusCode: rec?.state.exitCode ?? 0, Error: null });
         return;
       }
@@ -515,9 +515,65 @@ export class Containers {
     });
   }
 
+  /**
+   * #thawIfPaused resumes a paused container before a stop, kill or forced removal: a frozen
+   * process (cgroup v1 freezer) cannot act on a signal, not even SIGKILL, until it is thawed.
+   * Returns the current record.
+   */
+  async #thawIfPaused(found: ContainerRecord): Promise<ContainerRecord> {
+    if (found.state.status !== "paused") return found;
+    return this.#lock.run(found.id, async () => {
+      const rec = this.#d.store.get(found.id) ?? found;
+      if (rec.state.status !== "paused") return rec;
+      await this.#d.runtime.unpause(rec.id);
+      rec.state = { ...rec.state, status: "running" };
+      await this.#d.store.save(rec);
+      this.#emit(rec.id, "unpause");
+      return rec;
+    });
+  }
+
+  /**
+   * locked runs `fn` with the container's current record under its lock, so operations built on
+   * this service (pause, rename, update, commit, cp in ContainerOps) exclude start, stop and exit
+   * handling. `fn` may change the record and persist it with {@link Containers.save}.
+   */
+  async locked<T>(idOrName: string, fn: (rec: ContainerRecord) => Promise<T>): Promise<T> {
+    const id = this.find(idOrName).id;
+    return this.#lock.run(id, async () => {
+      const rec = this.#d.store.get(id);
+      if (!rec || this.#hidden.has(id)) throw new NotFound(`No such container: ${idOrName}`);
+      return fn(rec);
+    });
+  }
+
+  /** save persists a changed record (call inside {@link Containers.locked}). */
+  async save(rec: ContainerRecord): Promise<void> {
+    await this.#d.store.save(rec);
+  }
+
+  /** emitEvent publishes a lifecycle event (`pause`, `unpause`, `rename`, `update`, `commit`, ...). */
+  emitEvent(id: string, action: string): void {
+    this.#emit(id, action);
+  }
+
+  /**
+   * restartPolicyChanged drops the cached restart bookkeeping after an `update` changed the policy,
+   * so the next exit is judged by the new one (the restart count is kept in the record).
+   */
+  restartPolicyChanged(id: string): void {
+    const rec = this.#d.store.get(id);
+    if (rec && rec.state.status !== "restarting") this.#restarts.delete(id);
+  }
+
+  /** isNameReserved tells whether a create in flight reserved `name`. */
+  isNameReserved(name: string): boolean {
+    return [...this.#creatingNames()].includes(name);
+  }
+
   /** kill sends a signal (name or number, default SIGKILL) to a running container. */
   async kill(idOrName: string, signal = "SIGKILL"): Promise<void> {
-    const found = this.find(idOrName);
+    const found = await this.#thawIfPaused(this.find(idOrName));
     const sig = signalNumber(signal);
     // As dockerd's killWithSignal: every kill marks the container manually stopped; SIGKILL, the
     // configured StopSignal, or any signal when none is configured also disables the restart
@@ -584,7 +640,8 @@ export class Containers {
 
   /** remove deletes a container; a running one needs `force` (then it is killed first). */
   async remove(idOrName: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
-    const rec = this.find(idOrName);
+    let rec = this.find(idOrName);
+    if (rec.state.status === "paused" && opts.force) rec = await this.#thawIfPaused(rec);
     if (rec.state.status === "restarting") {
       if (!opts.force) {
         throw new Conflict(
@@ -595,6 +652,11 @@ export class Containers {
         const cur = this.#d.store.get(rec.id);
         if (cur) await this.#cancelRestart(cur);
       });
+    }
+    if (rec.state.status === "paused" && !opts.force) {
+      throw new Conflict(
+        `You cannot remove a paused container ${rec.id}. Unpause and then stop the container before attempting removal or force remove`,
+      );
     }
     if (rec.state.status === "running" || rec.state.status === "paused") {
       if (!opts.force) {

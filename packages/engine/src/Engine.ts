@@ -12,6 +12,7 @@ import { Runtime, readLogs, resolveUser } from "@berth/runtime";
 import { Builds } from "./Builds.ts";
 import type { ImageBackend, RuntimeBackend } from "./backends.ts";
 import { ContainerMounts } from "./ContainerMounts.ts";
+import { ContainerOps } from "./ContainerOps.ts";
 import { ContainerStore } from "./ContainerStore.ts";
 import { Containers, RUNTIME_ID_CHARS } from "./Containers.ts";
 import { parseChanges } from "./changes.ts";
@@ -65,6 +66,8 @@ const pexecFile = promisify(execFile);
  */
 export class Engine {
   readonly containers: Containers;
+  /** Pause/unpause, rename, top, diff, commit, export, update, stats and cp (`ContainerOps`). */
+  readonly ops: ContainerOps;
   /** The exec service (`docker exec`): in-memory sessions next to running containers. */
   readonly execs: Execs;
   /** The build service (`docker build`). */
@@ -101,6 +104,23 @@ export class Engine {
     this.volumes = parts.volumes;
     this.builds = parts.builds;
     this.#log = opts.log ?? (() => {});
+    const rid = (id: string) => id.slice(0, RUNTIME_ID_CHARS);
+    this.ops = new ContainerOps({
+      containers: parts.containers,
+      runtime: {
+        pause: (id) => parts.runtime.pause(rid(id)),
+        unpause: (id) => parts.runtime.unpause(rid(id)),
+        update: (id, r) => parts.runtime.update(rid(id), r),
+      },
+      rootfs: {
+        mount: async (id) => {
+          await parts.snapshots.mountContainer(id);
+        },
+        unmount: (id) => parts.snapshots.unmountContainer(id),
+      },
+      images: parts.images,
+      log: this.#log,
+    });
   }
 
   /**
@@ -156,6 +176,8 @@ export class Engine {
       attach: (id) => runtime.attach(rid(id)),
       start: (id) => runtime.start(rid(id)),
       kill: (id, sig, all) => runtime.kill(rid(id), sig, all),
+      pause: (id) => runtime.pause(rid(id)),
+      unpause: (id) => runtime.unpause(rid(id)),
       delete: (id, o) => runtime.delete(rid(id), o),
       resize: (id, size) => runtime.resize(rid(id), size),
       exitStatus: (id) => runtime.exitStatus(rid(id)),

@@ -70,6 +70,10 @@ export interface RuntimeBackend {
   attach(id: string): Promise<RuntimeAttach>;
   start(id: string): Promise<void>;
   kill(id: string, signal: string | number, all?: boolean): Promise<void>;
+  /** pause freezes every process of the container (`runc pause`). */
+  pause(id: string): Promise<void>;
+  /** unpause thaws a paused container (`runc resume`). */
+  unpause(id: string): Promise<void>;
   delete(id: string, opts?: { force?: boolean }): Promise<void>;
   resize(id: string, size: { height: number; width: number }): Promise<void>;
   exitStatus(id: string): Promise<ExitStatus | undefined>;

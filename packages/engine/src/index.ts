@@ -5,12 +5,17 @@
  * @since 0.1.0
  */
 export * from "./AttachSession.ts";
+export * from "./archivePaths.ts";
 export * from "./Builds.ts";
 export type * from "./backends.ts";
 export * from "./ContainerMounts.ts";
+export * from "./ContainerOps.ts";
 export * from "./ContainerStore.ts";
 export * from "./Containers.ts";
 export * from "./changes.ts";
+export * from "./containerChanges.ts";
+export * from "./containerTop.ts";
+export * from "./containerUpdate.ts";
 export * from "./Engine.ts";
 export * from "./Execs.ts";
 export * from "./filters.ts";
@@ -19,6 +24,7 @@ export * from "./listContainers.ts";
 export * from "./merge.ts";
 export * from "./mountSpecs.ts";
 export * from "./RestartManager.ts";
+export * from "./Stats.ts";
 export type * from "./types.ts";
 export { ZERO_TIME } from "./types.ts";
 export * from "./Volumes.ts";
