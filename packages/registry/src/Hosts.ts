@@ -23,6 +23,11 @@ export interface Endpoint {
   /** Client certificate and key (PEM), when certs.d has them. */
   readonly cert?: Buffer;
   readonly key?: Buffer;
+  /**
+   * Skip certificate verification: only for loopback or insecure-listed registries that turned
+   * out to speak TLS without a CA in certs.d (docker's insecure-registry behaviour).
+   */
+  readonly skipVerify?: boolean;
 }
 
 /** isLoopback tells whether a host (with optional port) is localhost or a loopback address. */

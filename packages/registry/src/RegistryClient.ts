@@ -205,9 +205,32 @@ export class RegistryClient {
       ep = resolveEndpoint(host, {
         ...(this.#opts.insecure ? { insecure: this.#opts.insecure } : {}),
         ...(this.#opts.certsDir ? { certsDir: this.#opts.certsDir } : {}),
-      });
+      }).then((e) => this.#upgradeToTls(e));
       this.#endpoints.set(host, ep);
       ep.catch(() => this.#endpoints.delete(host));
+    }
+    return ep;
+  }
+
+  /**
+   * #upgradeToTls: a plain-HTTP endpoint (loopback or insecure-listed) that answers
+   * "Client sent an HTTP request to an HTTPS server" is reached over TLS without verification,
+   * as docker treats insecure registries. Connection errors are left to the real request.
+   */
+  async #upgradeToTls(ep: Endpoint): Promise<Endpoint> {
+    if (!ep.base.startsWith("http:")) return ep;
+    try {
+      const res = await this.#sendOnce(
+        ep,
+        { method: "GET", url: new URL("/v2/", ep.base), scopes: [] },
+        undefined,
+      );
+      const body = await drain(res.body);
+      if (res.status === 400 && /HTTP request to an HTTPS server/i.test(body)) {
+        return { ...ep, base: ep.base.replace(/^http:/, "https:"), skipVerify: true };
+      }
+    } catch {
+      // unreachable now: the request that follows reports it (with retries)
     }
     return ep;
   }
@@ -236,6 +259,7 @@ export class RegistryClient {
         ...(req.signal ? { signal: req.signal } : {}),
         ...(isHttps && sameHost && ep.ca ? { ca: ep.ca } : {}),
         ...(isHttps && sameHost && ep.cert ? { cert: ep.cert, key: ep.key } : {}),
+        ...(isHttps && sameHost && ep.skipVerify ? { rejectUnauthorized: false } : {}),
       };
       const r = (isHttps ? httpsRequest : httpRequest)(url, opts, (res) => {
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res, url });

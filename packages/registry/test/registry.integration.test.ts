@@ -307,6 +307,97 @@ describe("plain registry (no auth)", () => {
     }
   });
 
+  it("retries 5xx answers with backoff", async () => {
+    const img = await importImage(src, `${reg.host}/flaky:1`, small);
+    const manifest = await src.content.readBytes(img.manifestDigest, 1 << 20);
+    let failures = 0;
+    const fake = await fakeRegistry((path) => {
+      if (path === "/v2/") return { status: 200, body: Buffer.from("{}") };
+      if (path.includes("/manifests/") && failures < 2) {
+        failures++;
+        return {
+          status: 503,
+          body: Buffer.from('{"errors":[{"code":"UNAVAILABLE","message":"try later"}]}'),
+        };
+      }
+      if (path.includes("/manifests/")) return { status: 200, type: img.manifestMediaType, body: manifest };
+      return { status: 404, body: Buffer.from("{}") };
+    });
+    try {
+      const started = Date.now();
+      const m = await new RegistryClient({ retries: 3, retryDelayMs: 50 }).getManifest(
+        { domain: fake.host, path: "flaky" },
+        "1",
+      );
+      expect(Date.now() - started).toBeGreaterThanOrEqual(150); // 50 ms, then 100 ms
+      expect(m.digest).toBe(img.manifestDigest);
+      expect(failures).toBe(2);
+      failures = -10; // never recovers within the retry budget
+      await failure(
+        new RegistryClient({ retries: 2, retryDelayMs: 10 }).getManifest(
+          { domain: fake.host, path: "flaky" },
+          "1",
+        ),
+        "Unavailable",
+        /unavailable: try later/,
+      );
+    } finally {
+      fake.server.close();
+    }
+  });
+
+  it("never sends credentials to another host on a redirect", async () => {
+    const img = await importImage(src, `${reg.host}/redirected:1`, small);
+    const manifest = await src.content.readBytes(img.manifestDigest, 1 << 20);
+    const storageAuth: Array<string | undefined> = [];
+    const storage = createServer(async (req, res) => {
+      storageAuth.push(req.headers.authorization);
+      const digest = (req.url ?? "").slice(1) as Digest;
+      const bytes = await src.content.readBytes(digest, 1 << 30);
+      res.writeHead(200, { "Content-Length": bytes.length });
+      res.end(bytes);
+    });
+    await new Promise<void>((r) => storage.listen(0, "127.0.0.1", r));
+    const storagePort = (storage.address() as AddressInfo).port;
+    const registryAuth: Array<string | undefined> = [];
+    const expected = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString("base64")}`;
+    const registry = createServer((req, res) => {
+      registryAuth.push(req.headers.authorization);
+      if (req.headers.authorization !== expected) {
+        res.writeHead(401, { "WWW-Authenticate": 'Basic realm="test"', "Content-Length": 0 });
+        res.end();
+        return;
+      }
+      const path = req.url ?? "";
+      if (path === "/v2/") {
+        res.end("{}");
+      } else if (path.includes("/manifests/")) {
+        res.writeHead(200, { "Content-Type": img.manifestMediaType, "Content-Length": manifest.length });
+        res.end(manifest);
+      } else {
+        const digest = path.slice(path.lastIndexOf("/") + 1);
+        res.writeHead(307, { Location: `http://127.0.0.1:${storagePort}/${digest}`, "Content-Length": 0 });
+        res.end();
+      }
+    });
+    await new Promise<void>((r) => registry.listen(0, "127.0.0.1", r));
+    const host = `127.0.0.1:${(registry.address() as AddressInfo).port}`;
+    try {
+      const dst = await newStore();
+      const c = new RegistryClient({
+        credentials: new StaticCredentials({ [host]: { username: USER, password: PASSWORD } }),
+      });
+      const pulled = await pullImage(c, dst, `${host}/redirected:1`);
+      expect(pulled.image.id).toBe(img.id);
+      expect(storageAuth.length).toBe(2); // config and layer
+      expect(storageAuth.every((a) => a === undefined)).toBe(true);
+      expect(registryAuth.filter((a) => a === expected).length).toBeGreaterThanOrEqual(3);
+    } finally {
+      registry.close();
+      storage.close();
+    }
+  });
+
   it("answers a missing tag with docker's manifest unknown message", async () => {
     await failure(
       pullImage(client(), await newStore(), `${reg.host}/nosuch:latest`),
@@ -389,6 +480,14 @@ describe("htpasswd basic auth over TLS", () => {
       "Unauthorized",
       `login attempt to https://${reg.host}/v2/ failed with status: 401 Unauthorized`,
     );
+  });
+
+  it("reaches a loopback TLS registry without its CA, as docker does for insecure registries", async () => {
+    const noCA = new RegistryClient({
+      credentials: new StaticCredentials({ [reg.host]: { username: USER, password: PASSWORD } }),
+    });
+    await noCA.checkLogin(reg.host, { username: USER, password: PASSWORD });
+    expect((await noCA.endpoint(reg.host)).base).toBe(`https://${reg.host}`);
   });
 
   it("pushes and pulls with credentials over TLS", async () => {
