@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join, posix } from "node:path";
-import { type Readable, Transform, type TransformCallback } from "node:stream";
+import { PassThrough, type Readable, Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { decompress } from "@berth/archive";
 import {
@@ -14,6 +14,7 @@ import {
 } from "@berth/errdefs";
 import type { Digest } from "@berth/oci";
 import * as tar from "tar-stream";
+import { type LayerDiffId, layerDiffId } from "./layerDiffId.ts";
 import { BLOB_PATH } from "./ociLayout.ts";
 
 /** A regular file of an archive, stored in the extraction directory under a generated name. */
@@ -26,6 +27,12 @@ export interface ArchiveFile {
   readonly size: number;
   /** The sha256 of its bytes, computed while it was written. */
   readonly digest: Digest;
+  /**
+   * For a member that starts like a layer (a tar, or gzip), what {@link layerDiffId} found while
+   * it was written (same pass, no second read); undefined when it is not one or could not be read
+   * as one (a caller that needs a layer then reads it again and reports the real error).
+   */
+  readonly layer?: LayerDiffId;
 }
 
 /** Limits for {@link ArchiveDir.extract}; every read of the untrusted archive is bounded. */
@@ -117,6 +124,9 @@ export class ArchiveDir {
             const path = join(dir, `f${entries}`);
             const hash = createHash("sha256");
             let size = 0;
+            // Layers are inspected (decompressed, hashed, measured) in the same pass.
+            let inspector: Inspector | undefined;
+            let sniffed = false;
             const counting = new Transform({
               transform(chunk: Buffer, _enc, cb: TransformCallback) {
                 size += chunk.length;
@@ -126,10 +136,21 @@ export class ArchiveDir {
                   return;
                 }
                 hash.update(chunk);
-                cb(null, chunk);
+                if (!sniffed) {
+                  sniffed = true;
+                  if (looksLikeLayer(chunk)) inspector = startInspector();
+                }
+                if (inspector === undefined) cb(null, chunk);
+                else inspector.write(chunk, () => cb(null, chunk));
               },
             });
-            await pipeline(entry, counting, createWriteStream(path, { flags: "wx", mode: 0o600 }));
+            try {
+              await pipeline(entry, counting, createWriteStream(path, { flags: "wx", mode: 0o600 }));
+            } catch (err) {
+              inspector?.abort();
+              throw err;
+            }
+            const layer = inspector === undefined ? undefined : await inspector.finish();
             const digest = `sha256:${hash.digest("hex")}` as Digest;
             const blob = BLOB_PATH.exec(name);
             if (blob !== null && blob[2] !== digest.slice(7)) {
@@ -138,7 +159,7 @@ export class ArchiveDir {
               );
             }
             a.#links.delete(name);
-            a.#files.set(name, { name, path, size, digest });
+            a.#files.set(name, { name, path, size, digest, ...(layer === undefined ? {} : { layer }) });
             break;
           }
           case "symlink": {
@@ -281,4 +302,56 @@ function memberNameOrThrow(name: string): string {
     throw new InvalidArgument(`invalid archive path ${JSON.stringify(name)}: absolute path`);
   }
   return name;
+}
+
+/** looksLikeLayer: gzip magic, or a ustar header (magic at offset 257) in the first chunk. */
+function looksLikeLayer(head: Buffer): boolean {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return true;
+  return head.length >= 262 && head.toString("latin1", 257, 262) === "ustar";
+}
+
+/** Inspector feeds a member's bytes to {@link layerDiffId} as they are written. */
+interface Inspector {
+  /** write passes a chunk on and calls `done` once it may take more (or has given up). */
+  write(chunk: Buffer, done: () => void): void;
+  /** finish ends the input and returns what was found, or undefined if it is not a layer. */
+  finish(): Promise<LayerDiffId | undefined>;
+  /** abort stops the inspection (the member could not be written). */
+  abort(): void;
+}
+
+function startInspector(): Inspector {
+  const tee = new PassThrough({ highWaterMark: 1 << 20 });
+  let failed = false;
+  const result = layerDiffId(tee).catch(() => {
+    failed = true;
+    tee.destroy();
+    return undefined;
+  });
+  return {
+    write(chunk, done) {
+      if (failed || tee.destroyed) {
+        done();
+        return;
+      }
+      if (tee.write(chunk)) {
+        done();
+        return;
+      }
+      const go = () => {
+        tee.off("drain", go);
+        tee.off("close", go);
+        done();
+      };
+      tee.on("drain", go);
+      tee.on("close", go);
+    },
+    async finish() {
+      if (!tee.destroyed) tee.end();
+      return result;
+    },
+    abort() {
+      tee.destroy();
+    },
+  };
 }

@@ -28,6 +28,7 @@ import {
   validateManifest,
 } from "@berth/oci";
 import { ArchiveDir, type ArchiveFile, type ExtractLimits } from "./ArchiveDir.ts";
+import { adoptBlob } from "./adoptBlob.ts";
 import { type ImageStore, MAX_CONFIG_BYTES, MAX_MANIFEST_BYTES } from "./ImageStore.ts";
 import { layerDiffId } from "./layerDiffId.ts";
 import {
@@ -375,11 +376,14 @@ async function verifyLayer(
   expected: Digest,
   index: number,
 ): Promise<PlannedLayer> {
-  const found = await layerDiffId(createReadStream(file.path)).catch((err: unknown) => {
-    throw new InvalidArgument(`invalid archive: layer ${index} (${file.name}): ${(err as Error).message}`, {
-      cause: err,
-    });
-  });
+  // Usually measured while the archive was unpacked; otherwise (zstd, odd chunking) read again.
+  const found =
+    file.layer ??
+    (await layerDiffId(createReadStream(file.path)).catch((err: unknown) => {
+      throw new InvalidArgument(`invalid archive: layer ${index} (${file.name}): ${(err as Error).message}`, {
+        cause: err,
+      });
+    }));
   if (found.diffId !== expected) {
     throw new FailedPrecondition(
       `invalid diffID for layer ${index}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(found.diffId)}`,
@@ -436,12 +440,10 @@ async function storePlanned(
         seen.add(l.file.digest);
         opts.signal?.throwIfAborted();
         if (!(await store.content.has(l.file.digest))) {
-          await store.content.ingest(createReadStream(l.file.path), {
-            expected: l.file.digest,
-            size: l.file.size,
-            ref: `load-${l.file.digest}`,
-            ifExists: "ok",
-          });
+          // The file was hashed as it was unpacked into our private dir: renamed, not copied.
+          await adoptBlob(store.content, l.file.path, { digest: l.file.digest, size: l.file.size }, () =>
+            createReadStream(l.file.path),
+          );
           added.push(l.file.digest);
         }
         opts.onProgress?.({

@@ -289,6 +289,7 @@ describe("ArchiveDir", () => {
     );
     expect(await readdir(dir)).toEqual(["f2"]);
     expect(a.resolve("three/layer.tar").digest).toBe(sha(data));
+    expect(a.resolve("three/layer.tar").layer).toBeUndefined(); // not a tar: not inspected
     expect(a.resolve("two/../one/layer.tar").digest).toBe(sha(data));
     expect(() => a.resolve("two/../../x")).toThrow(/leaves the archive/);
     expect(() => a.resolve("one/missing")).toThrow(/not a file in the archive/);

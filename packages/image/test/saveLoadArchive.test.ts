@@ -5,7 +5,7 @@ import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { createTar } from "@berth/archive";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ImageStore, loadArchive, saveArchive } from "../src/index.ts";
+import { ArchiveDir, ImageStore, loadArchive, saveArchive } from "../src/index.ts";
 import {
   legacyDockerArchive,
   makeConfig,
@@ -261,6 +261,40 @@ describe("loadArchive", () => {
     expect(dst.list()).toEqual([]);
     expect(await dst.content.list()).toEqual([]);
     expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it("verifies layers inspected while unpacking and, when a first chunk is too short to tell, in a second pass", async () => {
+    const l = await makeLayer({ "etc/motd": "two passes" });
+    const cfg = makeConfig([l]);
+    const entries = [
+      { name: "layer.tar", data: l.tar },
+      { name: "c.json", data: cfg },
+      {
+        name: "manifest.json",
+        data: JSON.stringify([{ Config: "c.json", RepoTags: ["two:1"], Layers: ["layer.tar"] }]),
+      },
+    ];
+    const bytes = await tarBytes(entries);
+    const inspected = async (chunk?: number) => {
+      const dir = await mkdtemp(join(base, "x-"));
+      return (await ArchiveDir.extract(stream(bytes, chunk), dir)).resolve("layer.tar").layer;
+    };
+    expect(await inspected()).toMatchObject({ diffId: l.diffId, compression: "none", bytes: 10 });
+    expect(await inspected(600)).toBeUndefined();
+    // 600-byte chunks: the layer's first data chunk is 88 bytes, too short to recognise a tar.
+    expect((await loadArchive(dst, stream(bytes, 600), { tmpDir: tmp })).messages).toEqual([
+      "Loaded image: two:1",
+    ]);
+    await dst.remove("two:1");
+    const bad = await makeLayer({ "etc/motd": "other" });
+    const wrong = await tarBytes([{ name: "layer.tar", data: bad.tar }, ...entries.slice(1)]);
+    await expect(loadArchive(dst, stream(wrong, 600), { tmpDir: tmp })).rejects.toThrow(
+      /invalid diffID for layer 0/,
+    );
+    await expect(loadArchive(dst, stream(wrong), { tmpDir: tmp })).rejects.toThrow(
+      /invalid diffID for layer 0/,
+    );
+    expect(dst.list()).toEqual([]);
   });
 
   it("streams: a 64 MiB layer loads through a small-chunk stream", async () => {
