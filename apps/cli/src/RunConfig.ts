@@ -8,6 +8,7 @@
 import { zeroHostConfig } from "@berth/api";
 import { expandEnvFlag, readEnvFile } from "./EnvFile.ts";
 import { bool, type FlagSpec, int, list, type ParsedArgs, str } from "./FlagParser.ts";
+import { HEALTH_FLAGS, healthcheckFromFlags } from "./HealthFlags.ts";
 import { parseMountFlag, parseTmpfsFlag } from "./MountFlag.ts";
 import { parseNanoCpus, ramInBytes } from "./units.ts";
 
@@ -27,6 +28,7 @@ export const CREATE_FLAGS: readonly FlagSpec[] = [
   { name: "env", short: "e", type: "list", usage: "Set environment variables" },
   { name: "env-file", type: "list", usage: "Read in a file of environment variables" },
   { name: "expose", type: "list", usage: "Expose a port or a range of ports" },
+  ...HEALTH_FLAGS,
   { name: "hostname", short: "h", type: "string", usage: "Container host name" },
   {
     name: "init",
@@ -226,6 +228,7 @@ export function buildCreateRequest(p: ParsedArgs, ctx: RunContext, detach: boole
   const capDrop = list(p, "cap-drop");
   const stopSignal = str(p, "stop-signal");
   const stopTimeout = int(p, "stop-timeout");
+  const healthcheck = healthcheckFromFlags(p);
 
   const config: Record<string, unknown> = {
     Hostname: str(p, "hostname") ?? "",
@@ -242,6 +245,7 @@ export function buildCreateRequest(p: ParsedArgs, ctx: RunContext, detach: boole
     StdinOnce: interactive && attachStdin,
     Env: envList.length > 0 ? envList : null,
     Cmd: cmd.length > 0 ? cmd : null,
+    ...(healthcheck ? { Healthcheck: healthcheck } : {}),
     Image: image,
     Volumes: volumes,
     WorkingDir: str(p, "workdir") ?? "",

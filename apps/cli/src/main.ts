@@ -54,6 +54,11 @@ const L = {
   stats: () => import("./commands/stats.ts"),
   cp: () => import("./commands/cp.ts"),
   compose: () => import("./commands/compose.ts"),
+  events: () => import("./commands/events.ts"),
+  containerPrune: () => import("./commands/containerPrune.ts"),
+  imagePrune: () => import("./commands/imagePrune.ts"),
+  systemPrune: () => import("./commands/systemPrune.ts"),
+  systemDf: () => import("./commands/systemDf.ts"),
 } satisfies Record<string, Loader>;
 
 const TOP: Record<string, Entry> = {
@@ -65,6 +70,7 @@ const TOP: Record<string, Entry> = {
   info: { load: L.info, short: "Display system-wide information" },
   create: { load: L.create, short: "Create a new container" },
   exec: { load: L.exec, short: "Execute a command in a running container" },
+  events: { load: L.events, short: "Get real time events from the server" },
   import: { load: L.import, short: "Import the contents from a tarball to create a filesystem image" },
   load: { load: L.load, short: "Load an image from a tar archive or STDIN" },
   save: { load: L.save, short: "Save one or more images to a tar archive (streamed to STDOUT by default)" },
@@ -107,6 +113,7 @@ const GROUPS: Record<string, { short: string; commands: Record<string, Entry> }>
       ls: { load: L.ps, short: "List containers" },
       list: { load: L.ps, short: "List containers" },
       ps: { load: L.ps, short: "List containers" },
+      prune: { load: L.containerPrune, short: "Remove all stopped containers" },
       remove: TOP.rm as Entry,
       restart: TOP.restart as Entry,
       rm: { load: L.rm, short: "Remove one or more containers" },
@@ -140,6 +147,7 @@ const GROUPS: Record<string, { short: string; commands: Record<string, Entry> }>
       },
       ls: { load: L.images, short: "List images" },
       list: { load: L.images, short: "List images" },
+      prune: { load: L.imagePrune, short: "Remove unused images" },
       remove: TOP.rmi as Entry,
       rm: { load: L.rmi, short: "Remove one or more images" },
       tag: TOP.tag as Entry,
@@ -163,7 +171,12 @@ const GROUPS: Record<string, { short: string; commands: Record<string, Entry> }>
   },
   system: {
     short: "Manage Berth",
-    commands: { info: TOP.info as Entry },
+    commands: {
+      info: TOP.info as Entry,
+      df: { load: L.systemDf, short: "Show berth disk usage" },
+      events: TOP.events as Entry,
+      prune: { load: L.systemPrune, short: "Remove unused data" },
+    },
   },
 };
 

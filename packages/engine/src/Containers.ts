@@ -7,6 +7,7 @@ import { type AttachOptions, AttachSession } from "./AttachSession.ts";
 import type { ExitStatus, ImageBackend, RuntimeBackend } from "./backends.ts";
 import type { ContainerMounts } from "./ContainerMounts.ts";
 import type { ContainerStore } from "./ContainerStore.ts";
+import { ContainerEvent, type Events } from "./Events.ts";
 import { newContainerId, nowRFC3339Nano } from "./ids.ts";
 import { KeyedLock } from "./KeyedLock.ts";
 import { commandOf, mergeImageConfig } from "./merge.ts";
@@ -59,6 +60,8 @@ export interface ContainersDeps {
   log?: (msg: string) => void;
   /** Timers for restart back-off (tests pass a fake one); the real clock by default. */
   restartClock?: RestartClock;
+  /** The engine's event bus: lifecycle events are published there in docker's shapes. */
+  events?: Events;
 }
 
 const DEFAULT_STOP_TIMEOUT_S = 10;
@@ -370,7 +373,7 @@ export class Containers {
       // and the runtime state, mount and layer are released after it.
       rec.state = { ...exited, status: "removing" };
       await this.#d.store.save(rec);
-      this.#emit(id, "die");
+      this.#emit(id, "die", { exitCode: String(status.exitCode) });
       this.#announceExit(id, { StatusCode: status.exitCode, Error: null }, true);
       await this.#removeLocked(rec, true);
       return;
@@ -389,7 +392,7 @@ export class Containers {
     rec.state = decision.restart ? { ...exited, status: "restarting" } : exited;
     if (decision.restart) rec.restartCount = this.#restartManager(rec).restartCount;
     await this.#d.store.save(rec);
-    this.#emit(id, "die");
+    this.#emit(id, "die", { exitCode: String(status.exitCode) });
     this.#announceExit(id, { StatusCode: status.exitCode, Error: null }, !decision.restart);
     if (decision.restart) this.#scheduleRestart(id, decision.delayMs);
   }
@@ -490,16 +493,20 @@ export class Containers {
       opts.timeout ??
       (typeof rec.config.StopTimeout === "number" ? rec.config.StopTimeout : DEFAULT_STOP_TIMEOUT_S);
     const exited = this.#nextExit(rec.id);
+    this.#emit(rec.id, "kill", { signal: String(signalNumber(signal)) });
     await this.#d.runtime.kill(rec.id, signalNumber(signal)).catch(() => {});
     if (timeout < 0) {
       await exited;
+      this.#emit(rec.id, "stop");
       return { notModified: false };
     }
     const timer = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), timeout * 1000).unref());
     if ((await Promise.race([exited, timer])) === "timeout") {
+      this.#emit(rec.id, "kill", { signal: "9" });
       await this.#d.runtime.kill(rec.id, "SIGKILL", true).catch(() => {});
       await exited;
     }
+    this.#emit(rec.id, "stop");
     return { notModified: false };
   }
 
@@ -586,6 +593,7 @@ export class Containers {
       throw new Conflict(`Cannot kill container: ${idOrName}: Container ${rec.id} is not running`);
     }
     const exited = sig === 9 ? this.#nextExit(rec.id) : undefined;
+    this.#emit(rec.id, "kill", { signal: String(sig) });
     try {
       await this.#d.runtime.kill(rec.id, sig, sig === 9);
     } catch (err) {
@@ -606,6 +614,7 @@ export class Containers {
     const rec = this.find(idOrName);
     await this.stop(rec.id, opts);
     await this.start(rec.id);
+    this.#emit(rec.id, "restart");
   }
 
   /**
@@ -667,6 +676,7 @@ export class Containers {
       // No restart for a container on its way out.
       this.#restartManager(rec).cancel();
       const exited = this.#nextExit(rec.id);
+      this.#emit(rec.id, "kill", { signal: "9" });
       await this.#d.runtime.kill(rec.id, "SIGKILL", true).catch(() => {});
       await exited;
     }
@@ -723,6 +733,7 @@ export class Containers {
   async attach(idOrName: string, opts: AttachOptions): Promise<AttachSession> {
     const rec = this.find(idOrName);
     const session = new AttachSession(opts, rec.config.StdinOnce === true);
+    this.#emit(rec.id, "attach");
     if (rec.state.status === "running") {
       session.connect(await this.#d.runtime.attach(rec.id));
     } else if (opts.stream === false) {
@@ -846,8 +857,10 @@ export class Containers {
     return () => this.#events.off("event", fn);
   }
 
-  #emit(id: string, action: string): void {
+  #emit(id: string, action: string, extra: Record<string, string> = {}): void {
     this.#events.emit("event", { id, action, time: Date.now() });
+    const rec = this.#d.events ? this.#d.store.get(id) : undefined;
+    if (rec) this.#d.events?.emit(containerEventOf(rec, action, extra));
   }
 
   /** shutdown stops watching exits (the containers keep running under conmon). */
@@ -860,6 +873,19 @@ export class Containers {
   imageUsers(imageId: string): ContainerRecord[] {
     return this.#d.store.all().filter((c) => c.image === imageId);
   }
+}
+
+/** containerEventOf builds docker's event for a container record (labels, `image` as given, `name`). */
+export function containerEventOf(
+  rec: ContainerRecord,
+  action: string,
+  extra: Record<string, string> = {},
+): ReturnType<typeof ContainerEvent> {
+  return ContainerEvent(
+    { id: rec.id, name: rec.name, image: rec.config.Image ?? rec.image, labels: rec.config.Labels ?? null },
+    action,
+    extra,
+  );
 }
 
 function toRFC3339Nano(d: Date): string {

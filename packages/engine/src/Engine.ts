@@ -17,13 +17,17 @@ import { ContainerStore } from "./ContainerStore.ts";
 import { Containers, RUNTIME_ID_CHARS } from "./Containers.ts";
 import { parseChanges } from "./changes.ts";
 import { containerSpec } from "./containerSpec.ts";
+import { Events, ImageEvent, VolumeEvent } from "./Events.ts";
 import { Execs } from "./Execs.ts";
 import type { Filters } from "./filters.ts";
 import { matchLabels } from "./filters.ts";
 import { ensureDir } from "./fsutil.ts";
+import { HealthMonitor } from "./HealthMonitor.ts";
 import { type ImageLoadOptions, loadImages, saveImages } from "./imageArchive.ts";
 import { imageHistory, imageInspect, imageSummary } from "./imageViews.ts";
 import { listContainers } from "./listContainers.ts";
+import { type ContainerPruneReport, type ImagePruneReport, pruneContainers, pruneImages } from "./Prune.ts";
+import { type SystemDfReport, systemDf } from "./systemDf.ts";
 import { Volumes } from "./Volumes.ts";
 import { containerInspect, containerSummary } from "./views.ts";
 
@@ -75,6 +79,14 @@ export class Engine {
   readonly images: ImageStore;
   /** The volume service (`docker volume ...`): named and anonymous volumes of the `local` driver. */
   readonly volumes: Volumes;
+  /**
+   * The event bus (`docker events`): every service publishes docker-shaped events here; other
+   * services (networks, pause/rename, pull/push) call `engine.events.emit(...)` with the helpers
+   * `ContainerEvent`, `NetworkEvent`, `ImageEvent`, `VolumeEvent`.
+   */
+  readonly events: Events;
+  /** The healthcheck monitors of running containers (`State.Health`). */
+  readonly health: HealthMonitor;
   readonly snapshots: SnapshotStore;
   readonly runtime: Runtime;
   readonly root: string;
@@ -92,6 +104,8 @@ export class Engine {
       execs: Execs;
       builds: Builds;
       volumes: Volumes;
+      events: Events;
+      health: HealthMonitor;
     },
   ) {
     this.root = opts.root;
@@ -102,6 +116,8 @@ export class Engine {
     this.containers = parts.containers;
     this.execs = parts.execs;
     this.volumes = parts.volumes;
+    this.events = parts.events;
+    this.health = parts.health;
     this.builds = parts.builds;
     this.#log = opts.log ?? (() => {});
     const rid = (id: string) => id.slice(0, RUNTIME_ID_CHARS);
@@ -186,6 +202,8 @@ export class Engine {
       cleanup: (id) => runtime.cleanup(rid(id)),
     };
     const volumes = await Volumes.open(opts.root);
+    const events = new Events();
+    volumes.onEvent((action, name) => events.emit(VolumeEvent(action, name)));
     const containers = new Containers({
       mounts: new ContainerMounts(volumes, log),
       store,
@@ -194,12 +212,38 @@ export class Engine {
       runRoot: opts.runRoot,
       buildSpec: containerSpec,
       log,
+      events,
     });
     const execs = new Execs({
       containers,
       exec: (id, req) => runtime.exec(rid(id), req),
       resolveUser: (rec, user) => resolveUser(rec.rootfs.merged, user),
       log,
+      events,
+    });
+    const health = new HealthMonitor({
+      execs,
+      events,
+      get: (id) => store.get(id),
+      dirOf: (id) => store.dirOf(id),
+      log,
+    });
+    // Volume mount/unmount events follow the container's start and exit, as dockerd's do.
+    events.subscribe((m) => {
+      if (m.Type !== "container" || (m.Action !== "start" && m.Action !== "die")) return;
+      for (const mp of store.get(m.Actor.ID)?.mounts ?? []) {
+        if (mp.type !== "volume" || !mp.name) continue;
+        events.emit(
+          m.Action === "start"
+            ? VolumeEvent("mount", mp.name, {
+                container: m.Actor.ID,
+                destination: mp.destination,
+                propagation: mp.propagation,
+                "read/write": String(mp.rw),
+              })
+            : VolumeEvent("unmount", mp.name, { container: m.Actor.ID }),
+        );
+      }
     });
     const builds = new Builds({
       images,
@@ -212,14 +256,26 @@ export class Engine {
     });
     await builds.cleanup();
     volumes.setUsers((name) => containers.volumeUsers(name));
-    const engine = new Engine(opts, { images, snapshots, runtime, containers, execs, builds, volumes });
+    const engine = new Engine(opts, {
+      images,
+      snapshots,
+      runtime,
+      containers,
+      execs,
+      builds,
+      volumes,
+      events,
+      health,
+    });
     void runtime.checkRunc().catch((err: unknown) => log(`runc: ${(err as Error).message}`));
     await containers.restore();
+    await health.restore(store.all());
     return engine;
   }
 
   /** close stops watching containers; they keep running under conmon. */
   close(): void {
+    this.health.close();
     this.containers.shutdown();
   }
 
@@ -238,8 +294,16 @@ export class Engine {
           return undefined;
         }
       },
+      healthOf: (id) => this.health.statusOf(id),
     });
-    return recs.map(containerSummary);
+    return recs.map((rec) => {
+      const summary = containerSummary(rec);
+      const h = this.health.statusOf(rec.id);
+      // As docker: "Up 3 seconds (healthy)", "(health: starting)", "(unhealthy)" while it runs.
+      if (h !== "none" && rec.state.status === "running")
+        summary.Status = `${summary.Status} (${h === "starting" ? "health: starting" : h})`;
+      return summary;
+    });
   }
 
   /** inspectContainer is docker's `GET /containers/{id}/json`. */
@@ -247,7 +311,9 @@ export class Engine {
     const rec = this.containers.find(idOrName);
     const view = containerInspect(rec);
     const execIds = this.execs.idsOf(rec.id);
-    return { ...view, ExecIDs: execIds.length > 0 ? execIds : null };
+    const health = this.health.get(rec.id);
+    const state = health ? { ...(view.State as object), Health: health } : view.State;
+    return { ...view, State: state, ExecIDs: execIds.length > 0 ? execIds : null };
   }
 
   /**
@@ -348,6 +414,8 @@ export class Engine {
   async tagImage(source: string, repo: string, tag: string): Promise<void> {
     const target = Reference.parseTagTarget(tag ? `${repo}:${tag}` : repo);
     await this.images.tag(source, formatReference(target));
+    const img = this.images.resolve(formatReference(target));
+    this.events.emit(ImageEvent(img.id, "tag", Reference.familiarString(target), imageLabels(img)));
   }
 
   /** removeImage is docker's `DELETE /images/{name}`: refused while a container uses it, unless forced. */
@@ -355,6 +423,15 @@ export class Engine {
     name: string,
     opts: { force?: boolean; noPrune?: boolean } = {},
   ): Promise<Array<{ Untagged: string } | { Deleted: string }>> {
+    let imageId: string | undefined;
+    let labels: Record<string, string> | null = null;
+    try {
+      const img = this.images.resolve(name);
+      imageId = img.id;
+      labels = imageLabels(img);
+    } catch {
+      // the store reports the missing image below
+    }
     const report = await this.images.remove(name, {
       force: opts.force === true,
       noPrune: opts.noPrune === true,
@@ -366,6 +443,10 @@ export class Engine {
       },
     });
     await this.#collectSnapshots();
+    for (const item of report) {
+      const id = "Deleted" in item ? item.Deleted : imageId;
+      if (id) this.events.emit(ImageEvent(id, "Deleted" in item ? "delete" : "untag", id, labels));
+    }
     return report;
   }
 
@@ -406,7 +487,25 @@ export class Engine {
       ...(opts.message ? { message: opts.message } : {}),
       changes: changes as never,
     });
+    this.events.emit(ImageEvent(img.id, "import", img.id, imageLabels(img)));
     return img.id;
+  }
+
+  // ---- prune and disk usage ----
+
+  /** pruneContainers is docker's `POST /containers/prune` (see {@link pruneContainers}). */
+  pruneContainers(filters: Filters = {}): Promise<ContainerPruneReport> {
+    return pruneContainers(this, filters);
+  }
+
+  /** pruneImages is docker's `POST /images/prune` (see {@link pruneImages}). */
+  pruneImages(filters: Filters = {}): Promise<ImagePruneReport> {
+    return pruneImages(this, filters);
+  }
+
+  /** systemDf is docker's `GET /system/df` (see {@link systemDf}). */
+  systemDf(types: string[] = []): Promise<SystemDfReport> {
+    return systemDf(this, types);
   }
 
   // ---- system ----
@@ -489,7 +588,7 @@ export class Engine {
       LoggingDriver: "k8s-file",
       CgroupDriver: "cgroupfs",
       CgroupVersion: "1",
-      NEventsListener: 0,
+      NEventsListener: this.events.listeners,
       KernelVersion: release(),
       OperatingSystem: osPrettyName(),
       OSVersion: "",
@@ -527,6 +626,11 @@ export class Engine {
       Warnings: null,
     };
   }
+}
+
+/** imageLabels are an image's config labels (docker copies them into image events). */
+function imageLabels(img: { config: { config?: object } }): Record<string, string> | null {
+  return (img.config.config as { Labels?: Record<string, string> } | undefined)?.Labels ?? null;
 }
 
 function osPrettyName(): string {

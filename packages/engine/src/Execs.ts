@@ -2,7 +2,8 @@ import { randomBytes } from "node:crypto";
 import { Conflict, InvalidArgument, NotFound } from "@berth/errdefs";
 import { AttachSession } from "./AttachSession.ts";
 import type { RuntimeExecHandle, RuntimeExecRequest } from "./backends.ts";
-import type { Containers } from "./Containers.ts";
+import { type Containers, containerEventOf } from "./Containers.ts";
+import type { Events } from "./Events.ts";
 import type { ContainerRecord } from "./types.ts";
 
 /** ExecConfig is docker's exec create body (`POST /containers/{id}/exec`). */
@@ -77,13 +78,17 @@ export class Execs {
   readonly #resolveUser: RuntimeUserResolver;
   readonly #execs = new Map<string, ExecRecord>();
   readonly #log: (msg: string) => void;
+  readonly #bus: Events | undefined;
 
   constructor(deps: {
     containers: Containers;
     exec: ExecRuntime;
     resolveUser: RuntimeUserResolver;
     log?: (msg: string) => void;
+    /** The engine's event bus: exec_create, exec_start and exec_die are published there. */
+    events?: Events;
   }) {
+    this.#bus = deps.events;
     this.#containers = deps.containers;
     this.#run = deps.exec;
     this.#resolveUser = deps.resolveUser;
@@ -114,6 +119,7 @@ export class Execs {
       exitCode: null,
       pid: 0,
     });
+    this.#emit(rec, `exec_create: ${commandLine(config.Cmd)}`, { execID: id });
     return { Id: id };
   }
 
@@ -167,6 +173,7 @@ export class Execs {
     }
     ex.handle = handle;
     ex.pid = handle.pid;
+    this.#emit(rec, `exec_start: ${commandLine(c.Cmd ?? [])}`, { execID: ex.id });
     let session: AttachSession | undefined;
     if (attach && handle.attachment) {
       session = new AttachSession(
@@ -180,6 +187,7 @@ export class Execs {
         ex.state = "exited";
         ex.exitCode = code;
         delete ex.handle;
+        this.#emit(rec, "exec_die", { execID: ex.id, exitCode: String(code) });
       },
       (err: unknown) => {
         ex.state = "exited";
@@ -240,6 +248,16 @@ export class Execs {
       .map((e) => e.id);
   }
 
+  /** remove forgets a finished exec (the health monitor drops its probes as dockerd does). */
+  remove(execId: string): void {
+    const ex = this.#execs.get(execId);
+    if (ex && ex.state !== "running") this.#execs.delete(execId);
+  }
+
+  #emit(rec: ContainerRecord, action: string, extra: Record<string, string>): void {
+    this.#bus?.emit(containerEventOf(rec, action, extra));
+  }
+
   #get(execId: string): ExecRecord {
     const ex = this.#execs.get(execId);
     if (!ex) throw new NotFound(`No such exec instance: ${execId}`);
@@ -255,6 +273,11 @@ export class Execs {
   #dropContainer(containerId: string): void {
     for (const [id, ex] of this.#execs) if (ex.containerId === containerId) this.#execs.delete(id);
   }
+}
+
+/** commandLine is docker's exec event detail: the entrypoint and its arguments joined by spaces. */
+function commandLine(cmd: string[]): string {
+  return [cmd[0] ?? "", cmd.slice(1).join(" ")].join(" ");
 }
 
 /** RuntimeUserResolver maps docker's `--user` to numbers inside the container's root file system. */

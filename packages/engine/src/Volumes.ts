@@ -77,6 +77,7 @@ export class Volumes {
   readonly #records = new Map<string, VolumeRecord>();
   readonly #lock = new KeyedLock();
   #users: VolumeUsers = () => [];
+  #onEvent: (action: "create" | "destroy", name: string) => void = () => {};
 
   private constructor(dir: string) {
     this.#dir = dir;
@@ -119,6 +120,11 @@ export class Volumes {
   /** setUsers installs the lookup of containers using a volume (the engine wires the container service). */
   setUsers(users: VolumeUsers): void {
     this.#users = users;
+  }
+
+  /** onEvent installs the hook told of each volume created or destroyed (the engine's event bus). */
+  onEvent(fn: (action: "create" | "destroy", name: string) => void): void {
+    this.#onEvent = fn;
   }
 
   /** mountpoint is the host directory a volume's data lives in. */
@@ -173,6 +179,7 @@ export class Volumes {
         throw err;
       }
       this.#records.set(name, rec);
+      this.#onEvent("create", name);
       return rec;
     });
   }
@@ -250,6 +257,7 @@ export class Volumes {
     const gone = join(this.#dir, `.rm-${name}-${randomBytes(4).toString("hex")}`);
     await rename(join(this.#dir, name), gone);
     this.#records.delete(name);
+    this.#onEvent("destroy", name);
     await rm(gone, { recursive: true, force: true });
   }
 

@@ -9,6 +9,8 @@ export interface ListOptions {
   /** Resolves an image reference to its ID for the `ancestor` filter; undefined when unknown. */
   resolveImage?: (ref: string) => string | undefined;
   filters?: Filters;
+  /** The health word of a container (`starting`, `healthy`, `unhealthy`, `none`) for the `health` filter. */
+  healthOf?: (id: string) => string;
 }
 
 const ACCEPTED = [
@@ -40,6 +42,10 @@ export function listContainers(records: ContainerRecord[], opts: ListOptions = {
   validateFilterKeys(f, ACCEPTED);
   for (const s of f.status ?? []) {
     if (!STATUSES.includes(s)) throw new InvalidArgument(`invalid filter 'status=${s}'`);
+  }
+  for (const h of f.health ?? []) {
+    if (!["starting", "healthy", "unhealthy", "none"].includes(h))
+      throw new InvalidArgument(`Unrecognised filter value for health: ${h}`);
   }
   for (const e of f.exited ?? []) {
     if (!/^-?\d+$/.test(e)) throw new InvalidArgument(`invalid filter 'exited=${e}'`);
@@ -81,7 +87,7 @@ export function listContainers(records: ContainerRecord[], opts: ListOptions = {
       )
     )
       return false;
-    if (!matchAny(f.health, (v) => v === "none")) return false;
+    if (!matchAny(f.health, (v) => v === (opts.healthOf?.(c.id) ?? "none"))) return false;
     if (!matchAny(f["is-task"], (v) => v === "false")) return false;
     return true;
   });

@@ -42,6 +42,15 @@ export function mergeImageConfig(user: ContainerConfig, image: ImageRef): Contai
   if (!user.StopSignal && img.StopSignal) out.StopSignal = img.StopSignal;
   if (user.Healthcheck === undefined || user.Healthcheck === null) {
     if (img.Healthcheck) out.Healthcheck = img.Healthcheck;
+  } else if (img.Healthcheck) {
+    // As dockerd: unset fields of the user's healthcheck (empty Test, zero durations) come from the image's.
+    const mine = { ...(user.Healthcheck as Record<string, unknown>) };
+    const theirs = img.Healthcheck as Record<string, unknown>;
+    if (!Array.isArray(mine.Test) || mine.Test.length === 0) mine.Test = theirs.Test;
+    for (const k of ["Interval", "Timeout", "StartPeriod", "StartInterval", "Retries"]) {
+      if (!mine[k] && theirs[k]) mine[k] = theirs[k];
+    }
+    out.Healthcheck = mine;
   }
   if (img.ExposedPorts && Object.keys(img.ExposedPorts).length > 0) {
     out.ExposedPorts = { ...img.ExposedPorts, ...(user.ExposedPorts ?? {}) };

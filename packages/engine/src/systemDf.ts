@@ -1,0 +1,86 @@
+import { InvalidArgument } from "@berth/errdefs";
+import { diskUsage } from "./diskUsage.ts";
+import type { Engine } from "./Engine.ts";
+import { imageSummary } from "./imageViews.ts";
+import { containerSummary } from "./views.ts";
+
+/** DiskUsageType is one section docker's `GET /system/df?type=` can ask for. */
+export type DiskUsageType = "container" | "image" | "volume" | "build-cache";
+
+/** SystemDfReport is docker's `GET /system/df` answer. */
+export interface SystemDfReport {
+  LayersSize?: number;
+  Images?: Array<Record<string, unknown>>;
+  Containers?: Array<Record<string, unknown>>;
+  Volumes?: Array<Record<string, unknown>>;
+  BuildCache?: Array<Record<string, unknown>>;
+}
+
+/**
+ * systemDf is docker's `GET /system/df`: images with their shared and unique sizes and container
+ * counts (`LayersSize` counts each layer once), containers with the size of their writable layer
+ * (`SizeRw`) and of their whole root file system (`SizeRootFs`), volumes with their size and
+ * reference count. `types` limits the sections (all when empty). The build cache is not sized yet
+ * and is reported empty.
+ */
+export async function systemDf(engine: Engine, types: string[] = []): Promise<SystemDfReport> {
+  for (const t of types) {
+    if (!["container", "image", "volume", "build-cache"].includes(t))
+      throw new InvalidArgument(`unknown object type: ${t}`);
+  }
+  const want = (t: DiskUsageType) => types.length === 0 || types.includes(t);
+  const report: SystemDfReport = {};
+  const containers = engine.containers.all();
+  const images = engine.images.list();
+  if (want("image")) {
+    const layerUse = new Map<string, { size: number; images: number }>();
+    for (const img of images) {
+      for (const l of new Set(img.layers.map((x) => x.diffId))) {
+        const size = img.layers.find((x) => x.diffId === l)?.size ?? 0;
+        const u = layerUse.get(l) ?? { size, images: 0 };
+        u.images++;
+        layerUse.set(l, u);
+      }
+    }
+    let layersSize = 0;
+    for (const u of layerUse.values()) layersSize += u.size;
+    report.LayersSize = layersSize;
+    report.Images = images
+      .sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0))
+      .map((img) => {
+        let shared = 0;
+        for (const l of new Set(img.layers.map((x) => x.diffId)))
+          if ((layerUse.get(l)?.images ?? 0) > 1) shared += layerUse.get(l)?.size ?? 0;
+        const users = containers.filter((c) => c.image === img.id).length;
+        return { ...imageSummary(img, users), SharedSize: shared };
+      });
+  }
+  if (want("container")) {
+    report.Containers = await Promise.all(
+      containers.map(async (rec) => {
+        const sizeRw = await diskUsage(rec.rootfs.upperdir);
+        const imageSize = images.find((i) => i.id === rec.image)?.size ?? 0;
+        const { Mounts, ...summary } = containerSummary(rec);
+        return {
+          ...summary,
+          ...(sizeRw > 0 ? { SizeRw: sizeRw } : {}),
+          SizeRootFs: imageSize + sizeRw,
+          Mounts,
+        };
+      }),
+    );
+  }
+  if (want("volume")) {
+    report.Volumes = await Promise.all(
+      engine.volumes.list().map(async (v) => ({
+        ...v,
+        UsageData: {
+          RefCount: engine.containers.volumeUsers(v.Name).length,
+          Size: await diskUsage(v.Mountpoint),
+        },
+      })),
+    );
+  }
+  if (want("build-cache")) report.BuildCache = [];
+  return report;
+}
