@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useDaemon } from "./harness.ts";
 
 // `berth compose` against berthd: a three-service busybox project with a healthcheck, a named
@@ -11,21 +12,31 @@ const dir = mkdtempSync(join(tmpdir(), "berth-compose-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const file = join(dir, "compose.yaml");
 
+let port = 0;
+beforeAll(async () => {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  port = (srv.address() as AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+});
+
 function project(webCommand: string): string {
   return `
 services:
   kv:
     image: busybox
-    command: ["sh", "-c", "echo kv up; touch /data/ready; exec sleep 1000"]
+    command: ["sh", "-c", "mkdir -p /data/www && echo kv-value > /data/www/key && echo kv up && exec httpd -f -p 80 -h /data/www"]
     volumes:
       - data:/data
+    stop_grace_period: 1s
     healthcheck:
-      test: ["CMD", "test", "-f", "/data/ready"]
+      test: ["CMD", "wget", "-qO-", "http://127.0.0.1/key"]
       interval: 1s
       retries: 30
   api:
     image: busybox
     command: sh -c "echo api up; exec sleep 1000"
+    stop_grace_period: 1s
     environment:
       KV: kv
     depends_on:
@@ -34,6 +45,9 @@ services:
   web:
     image: busybox
     command: ${webCommand}
+    stop_grace_period: 1s
+    ports:
+      - "127.0.0.1:${port}:8080"
     labels:
       tier: front
     depends_on: [api]
@@ -72,13 +86,13 @@ function ids(): Record<string, string> {
 
 describe("berth compose", () => {
   it("brings a three-service project up with --wait and lists it", () => {
-    writeFileSync(file, project('sh -c "echo web v1; exec sleep 1000"'));
+    writeFileSync(file, project('sh -c "echo web v1 > /tmp/index.html; exec httpd -f -p 8080 -h /tmp"'));
     const out = ok(["up", "-d", "--wait"]);
     expect(out).toContain("Container cz-kv-1  Healthy");
     expect(Object.keys(ids()).sort()).toEqual(["cz-api-1", "cz-kv-1", "cz-web-1"]);
     const ps = ok(["ps"]);
     expect(ps.split("\n")[0]).toMatch(/^NAME\s+IMAGE\s+COMMAND\s+SERVICE\s+CREATED\s+STATUS\s+PORTS$/);
-    expect(ps).toMatch(/cz-web-1\s+busybox\s+"sh -c 'echo web v1;…"\s+web/);
+    expect(ps).toMatch(/cz-web-1\s+busybox\s+"sh -c 'echo web v1 …"\s+web\s+.*127\.0\.0\.1:\d+->8080\/tcp/);
     const inspect = JSON.parse(d.docker(["inspect", "cz-web-1"]).stdout)[0];
     expect(inspect.Config.Labels).toMatchObject({
       "com.docker.compose.project": "cz",
@@ -97,18 +111,36 @@ describe("berth compose", () => {
     expect(ok(["ls"])).toMatch(/cz\s+running\(3\)\s+/);
   });
 
+  it("publishes ports and resolves service names on the project network", async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/`);
+    expect(await res.text()).toBe("web v1\n");
+    expect(ok(["exec", "-T", "api", "wget", "-qO-", "http://kv/key"]).trim()).toBe("kv-value");
+  });
+
   it("a second up recreates nothing; a changed service is recreated alone", () => {
     const before = ids();
     const again = ok(["up", "-d"]);
     expect(again).not.toMatch(/Recreate|Creating/);
     expect(ids()).toEqual(before);
-    writeFileSync(file, project('sh -c "echo web v2; exec sleep 1000"'));
+    writeFileSync(file, project('sh -c "echo web v2 > /tmp/index.html; exec httpd -f -p 8080 -h /tmp"'));
     const out = ok(["up", "-d"]);
     expect(out).toContain("Container cz-web-1  Recreate");
     const after = ids();
     expect(after["cz-kv-1"]).toBe(before["cz-kv-1"]);
     expect(after["cz-api-1"]).toBe(before["cz-api-1"]);
     expect(after["cz-web-1"]).not.toBe(before["cz-web-1"]);
+  });
+
+  it("serves the recreated web on the same published port", async () => {
+    let text = "";
+    for (let i = 0; i < 50 && text !== "web v2\n"; i++) {
+      text = await fetch(`http://127.0.0.1:${port}/`).then(
+        (r) => r.text(),
+        () => "",
+      );
+      if (text !== "web v2\n") await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(text).toBe("web v2\n");
   });
 
   it("scales a service up and down", () => {
@@ -143,6 +175,7 @@ describe("berth compose", () => {
     expect(d.berth(["compose", "-f", bad, "config"]).stderr).toContain(
       'service "web" depends on undefined service "db": invalid compose project',
     );
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a compose template
     writeFileSync(bad, "services:\n  web:\n    image: busybox:${TAG:?set TAG}\n");
     expect(d.berth(["compose", "-f", bad, "config"]).stderr).toContain(
       "required variable TAG is missing a value: set TAG",

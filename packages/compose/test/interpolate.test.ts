@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: compose templates are the subject of these tests
 import { describe, expect, it } from "vitest";
 import { interpolateString, interpolateValue } from "../src/index.ts";
 
