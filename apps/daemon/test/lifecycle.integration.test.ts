@@ -308,7 +308,6 @@ describe("stats", () => {
         `^${id.slice(0, 12)}   s1        \\d+\\.\\d\\d%     \\S+ / 50MiB\\s+\\d+\\.\\d\\d%\\s+\\S+ / \\S+\\s+\\S+ / \\S+\\s+1$`,
       ),
     );
-    console.log(out);
     const api = await d.api("GET", `/v1.41/containers/s1/stats?stream=0`);
     expect(api.status).toBe(200);
     const s = JSON.parse(api.body) as Json;
