@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
 import { PassThrough, type Readable, Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { FailedPrecondition, InvalidArgument, NotFound } from "@berth/errdefs";
@@ -237,7 +238,8 @@ export async function saveArchive(
     });
     for (const b of blobs) {
       if (opts.signal?.aborted) throw opts.signal.reason ?? new Error("aborted");
-      const src = await store.content.readStream(b.digest);
+      await store.content.info(b.digest);
+      const src = createReadStream(store.content.blobPath(b.digest), { highWaterMark: 1 << 20 });
       const entry = pack.entry({
         name: blobPath(b.digest),
         size: b.size,
