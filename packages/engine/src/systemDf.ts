@@ -33,26 +33,33 @@ export async function systemDf(engine: Engine, types: string[] = []): Promise<Sy
   const containers = engine.containers.all();
   const images = engine.images.list();
   if (want("image")) {
+    // Layer sharing is judged on blobs (diff IDs); sizes are given in the unit of the image's
+    // `Size` (file content), each blob weighing its share of its image's blob total.
     const layerUse = new Map<string, { size: number; images: number }>();
-    for (const img of images) {
-      for (const l of new Set(img.layers.map((x) => x.diffId))) {
-        const size = img.layers.find((x) => x.diffId === l)?.size ?? 0;
-        const u = layerUse.get(l) ?? { size, images: 0 };
+    const scaled = images.map((img) => {
+      const blobTotal = img.layers.reduce((n, l) => n + l.size, 0);
+      const factor = blobTotal > 0 ? img.size / blobTotal : 0;
+      const layers = new Map<string, number>();
+      for (const l of img.layers) layers.set(l.diffId, (layers.get(l.diffId) ?? 0) + l.size * factor);
+      return { img, layers };
+    });
+    for (const { layers } of scaled) {
+      for (const [diffId, size] of layers) {
+        const u = layerUse.get(diffId) ?? { size, images: 0 };
         u.images++;
-        layerUse.set(l, u);
+        layerUse.set(diffId, u);
       }
     }
     let layersSize = 0;
     for (const u of layerUse.values()) layersSize += u.size;
-    report.LayersSize = layersSize;
-    report.Images = images
-      .sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0))
-      .map((img) => {
+    report.LayersSize = Math.round(layersSize);
+    report.Images = scaled
+      .sort((a, b) => (a.img.created < b.img.created ? 1 : a.img.created > b.img.created ? -1 : 0))
+      .map(({ img, layers }) => {
         let shared = 0;
-        for (const l of new Set(img.layers.map((x) => x.diffId)))
-          if ((layerUse.get(l)?.images ?? 0) > 1) shared += layerUse.get(l)?.size ?? 0;
+        for (const [diffId, size] of layers) if ((layerUse.get(diffId)?.images ?? 0) > 1) shared += size;
         const users = containers.filter((c) => c.image === img.id).length;
-        return { ...imageSummary(img, users), SharedSize: shared };
+        return { ...imageSummary(img, users), SharedSize: Math.round(shared) };
       });
   }
   if (want("container")) {
