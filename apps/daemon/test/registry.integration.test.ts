@@ -80,6 +80,24 @@ describe("docker CLI against a registry without auth", () => {
     expect(run.code).toBe(0);
   });
 
+  it("pulls every tag with --all-tags", () => {
+    const repo = `${plain.host}/alltags`;
+    ok(["tag", "busybox", `${repo}:a`]);
+    ok(["tag", "busybox", `${repo}:b`]);
+    ok(["push", `${repo}:a`]);
+    ok(["push", `${repo}:b`]);
+    ok(["rmi", `${repo}:a`, `${repo}:b`]);
+    const out = ok(["pull", "--all-tags", repo]);
+    expect(out).toMatch(/^a: Pulling from alltags$/m);
+    expect(out).toMatch(/^b: Pulling from alltags$/m);
+    expect(out).toContain(`Status: Downloaded newer image for ${repo}`);
+    const [a, b] = JSON.parse(ok(["image", "inspect", `${repo}:a`, `${repo}:b`])) as Array<{
+      RepoTags: string[];
+    }>;
+    expect(a!.RepoTags).toEqual(expect.arrayContaining([`${repo}:a`, `${repo}:b`]));
+    expect(b!.RepoTags).toEqual(a!.RepoTags);
+  });
+
   it("mounts a layer from another repository", () => {
     ok(["tag", "busybox", `${plain.host}/base:1`]);
     ok(["push", `${plain.host}/base:1`]);
@@ -167,5 +185,11 @@ describe("berth CLI", () => {
     expect(pull).toContain(`Status: Downloaded newer image for ${name}:latest`);
     expect(pull.trim().split("\n").at(-1)).toBe(`${name}:latest`);
     expect(berthOk(["pull", "-q", name])).toBe(`${name}:latest\n`);
+    // berth run pulls a missing image first, as docker does.
+    berthOk(["rmi", name]);
+    const run = d.berth(["run", "--rm", name, "echo", "pulled"]);
+    expect(run.stderr).toContain(`Unable to find image '${name}:latest' locally`);
+    expect(run.stdout).toBe("pulled\n");
+    expect(run.code).toBe(0);
   });
 });

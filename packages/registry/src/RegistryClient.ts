@@ -596,6 +596,36 @@ export class RegistryClient {
     return digest;
   }
 
+  /** MAX_TAGS_BYTES bounds a tag list answer. */
+  static readonly MAX_TAGS_BYTES = 4 * 1024 * 1024;
+
+  /** listTags returns a repository's tags (`GET /v2/<name>/tags/list`, following `Link` pages). */
+  async listTags(repo: Repository): Promise<string[]> {
+    const ep = await this.endpoint(repo.domain);
+    const tags: string[] = [];
+    let url: URL | undefined = this.#repoUrl(ep, repo, "tags/list");
+    for (let page = 0; url !== undefined && page < 100; page++) {
+      const res = await this.#request(ep, {
+        method: "GET",
+        url,
+        scopes: [`repository:${repo.path}:pull`],
+        follow: true,
+      });
+      if (res.status !== 200) {
+        const body = await drain(res.body);
+        throw registryError(res.status, `GET ${url.origin}${url.pathname}`, body);
+      }
+      const body = await readLimited(res.body, RegistryClient.MAX_TAGS_BYTES, `tag list of ${repo.path}`);
+      const parsed = JSON.parse(body.toString("utf8")) as { tags?: unknown };
+      if (Array.isArray(parsed.tags)) for (const t of parsed.tags) if (typeof t === "string") tags.push(t);
+      const link = header(res.headers, "link");
+      const next = link === undefined ? undefined : /<([^>]+)>;\s*rel="?next"?/.exec(link)?.[1];
+      url = next === undefined ? undefined : new URL(next, url);
+      if (url !== undefined && url.origin !== new URL(ep.base).origin) url = undefined;
+    }
+    return tags;
+  }
+
   /** headBlob returns a blob's size when the repository has it, else undefined. */
   async headBlob(repo: Repository, digest: Digest, push = false): Promise<number | undefined> {
     const ep = await this.endpoint(repo.domain);

@@ -260,7 +260,16 @@ async function downloadLayer(
         ref: `layer-${layer.digest}`,
         ifExists: "ok",
       });
-      await done;
+      await done.catch(async (err: unknown) => {
+        // Another pull is downloading the same layer: wait for it to land instead.
+        if (!isKind(err, "Unavailable") || !/locked since/.test((err as Error).message)) throw err;
+        body.destroy();
+        for (let i = 0; i < 120; i++) {
+          if (await images.content.has(layer.digest)) return;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+        throw err;
+      });
       emit({ id, status: "Verifying Checksum" });
       emit({ id, status: "Download complete" });
       return;

@@ -33,19 +33,25 @@ export const command: CommandModule = {
   async run(inv) {
     const p = inv.parsed;
     const image = p.args[0]!;
-    if (bool(p, "all-tags")) throw new StatusError("berth pull --all-tags is not supported yet", 1);
+    const all = bool(p, "all-tags");
+    if (all && (image.includes("@") || /:[^/]*$/.test(image)))
+      throw new StatusError("tag can't be used with --all-tags/-a", 1);
     const quiet = bool(p, "quiet");
     const platform = str(p, "platform");
     const ref = splitReference(image);
-    if (!quiet && !image.includes("@") && !/:[^/]*$/.test(image))
+    if (!all && !quiet && !image.includes("@") && !/:[^/]*$/.test(image))
       process.stdout.write("Using default tag: latest\n");
     const client = await inv.client();
     const res = await client.requestStream("POST", "/images/create", {
-      query: { fromImage: ref.fromImage, tag: ref.tag, ...(platform ? { platform } : {}) },
+      query: {
+        fromImage: ref.fromImage,
+        ...(all ? {} : { tag: ref.tag }),
+        ...(platform ? { platform } : {}),
+      },
       headers: { "X-Registry-Auth": await registryAuthFor(image) },
     });
     await printProgress(res, process.stdout, quiet);
-    process.stdout.write(`${ref.display}\n`);
+    process.stdout.write(`${all ? ref.fromImage : ref.display}\n`);
     return 0;
   },
 };

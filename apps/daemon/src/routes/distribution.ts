@@ -148,8 +148,9 @@ export async function pullRoute(ctx: Ctx, engine: Engine): Promise<void> {
   if (from === "")
     throw new InvalidArgument("invalid reference format: repository name must have at least one component");
   let ref = Reference.parseNormalizedNamed(from);
+  // docker pull --all-tags sends no tag: every tag of the repository is pulled.
+  const allTags = tag === "" && ref.tag === undefined && ref.digest === undefined;
   if (tag !== "") ref = Reference.withTagOrDigest(ref, tag);
-  ref = parsePullReference(ref);
   const platformText = q.get("platform") ?? "";
   const platform = platformText === "" ? undefined : Platform.parsePlatform(platformText);
   const auth = decodeRegistryAuth(ctx.req.headers["x-registry-auth"]);
@@ -159,43 +160,67 @@ export async function pullRoute(ctx: Ctx, engine: Engine): Promise<void> {
   resOf(ctx).on("close", () => {
     if (!resOf(ctx).writableFinished) ac.abort();
   });
-  const familiar = Reference.familiarString(ref);
-  const header = () => {
-    if (!out.started) {
-      out.send({
-        status: `Pulling from ${ref.path}`,
-        id: ref.digest !== undefined ? familiar : ref.tag,
-      });
-    }
-  };
   try {
-    const report = await pullImage(client, engine.images, ref, {
-      ...(platform ? { platform } : {}),
-      signal: ac.signal,
-      onProgress: (e) => {
-        header();
-        out.send(progressLine(e));
-      },
-    });
-    header();
-    const downloaded = report.layers.filter((l) => l.downloaded);
-    for (const l of downloaded) {
-      const id = l.descriptor.digest.slice(7, 19);
-      out.send(
-        progressLine({ id, status: "Extracting", current: l.descriptor.size, total: l.descriptor.size }),
-      );
+    const refs = allTags
+      ? (await client.listTags({ domain: ref.domain, path: ref.path })).map((t) => Reference.withTag(ref, t))
+      : [parsePullReference(ref)];
+    let newer = false;
+    for (const r of refs) {
+      newer = (await pullOne(engine, client, r, out, platform, ac.signal, !allTags)) || newer;
     }
-    await engine.snapshots.prepareImage(report.image);
-    for (const l of downloaded)
-      out.send(progressLine({ id: l.descriptor.digest.slice(7, 19), status: "Pull complete" }));
-    out.send({ status: `Digest: ${report.digest}` });
-    out.send({
-      status: `Status: ${report.upToDate ? "Image is up to date" : "Downloaded newer image"} for ${familiar}`,
-    });
+    if (allTags) {
+      const name = Reference.familiarName(ref);
+      out.send({ status: `Status: ${newer ? "Downloaded newer image" : "Image is up to date"} for ${name}` });
+    }
     out.end();
   } catch (err) {
     out.fail(asDaemonError(err));
   }
+}
+
+/** pullOne pulls one reference and unpacks it, streaming its lines; returns whether it was new. */
+async function pullOne(
+  engine: Engine,
+  client: RegistryClient,
+  ref: Reference,
+  out: JSONStream,
+  platform: Platform | undefined,
+  signal: AbortSignal,
+  finalStatus: boolean,
+): Promise<boolean> {
+  const familiar = Reference.familiarString(ref);
+  let headerSent = false;
+  const header = () => {
+    if (headerSent) return;
+    headerSent = true;
+    out.send({ status: `Pulling from ${ref.path}`, id: ref.digest !== undefined ? familiar : ref.tag });
+  };
+  const report = await pullImage(client, engine.images, ref, {
+    ...(platform ? { platform } : {}),
+    signal,
+    onProgress: (e) => {
+      header();
+      out.send(progressLine(e));
+    },
+  });
+  header();
+  const downloaded = report.layers.filter((l) => l.downloaded);
+  for (const l of downloaded) {
+    const id = l.descriptor.digest.slice(7, 19);
+    out.send(
+      progressLine({ id, status: "Extracting", current: l.descriptor.size, total: l.descriptor.size }),
+    );
+  }
+  await engine.snapshots.prepareImage(report.image);
+  for (const l of downloaded)
+    out.send(progressLine({ id: l.descriptor.digest.slice(7, 19), status: "Pull complete" }));
+  out.send({ status: `Digest: ${report.digest}` });
+  if (finalStatus) {
+    out.send({
+      status: `Status: ${report.upToDate ? "Image is up to date" : "Downloaded newer image"} for ${familiar}`,
+    });
+  }
+  return !report.upToDate;
 }
 
 /**
