@@ -45,6 +45,12 @@ describe("pause and unpause", () => {
     expect(ok(["unpause", "p1"])).toBe("p1\n");
     expect(inspect("p1").State).toMatchObject({ Status: "running", Paused: false });
     expect(cgroupFile(id, "freezer", "freezer.state")).toBe("THAWED");
+    const top = ok(["pause", "p1"]) && ok(["top", "p1"]);
+    expect(top).toContain("sleep 300");
+    const start = d.docker(["start", "p1"]);
+    expect(start.code).toBe(1);
+    expect(start.stderr).toContain("cannot start a paused container, try unpause instead");
+    ok(["unpause", "p1"]);
     const un = d.docker(["unpause", "p1"]);
     expect(un.code).toBe(1);
     expect(un.stderr).toContain(`Container ${id} is not paused`);
@@ -276,6 +282,20 @@ describe("update", () => {
     ok(["rm", "-f", "u1"]);
   });
 
+  it("applies a restart policy changed on a running container at its next exit", () => {
+    ok(["run", "-d", "--name", "rp", "busybox", "sh", "-c", "sleep 2; exit 3"]);
+    expect(ok(["update", "--restart", "on-failure:2", "rp"])).toBe("rp\n");
+    let st: Json = {};
+    for (let i = 0; i < 150; i++) {
+      const rec = inspect("rp");
+      st = { ...rec.State, RestartCount: rec.RestartCount };
+      if (st.Status === "exited" && st.RestartCount === 2) break;
+      run("sleep", ["0.1"]);
+    }
+    expect(st).toMatchObject({ Status: "exited", ExitCode: 3, RestartCount: 2 });
+    ok(["rm", "rp"]);
+  }, 30_000);
+
   it("refuses a restart policy on an --rm container", () => {
     ok(["run", "-d", "--rm", "--name", "u2", "busybox", "sleep", "300"]);
     const r = d.docker(["update", "--restart", "always", "u2"]);
@@ -320,6 +340,9 @@ describe("stats", () => {
     expect(s.preread).not.toBe("0001-01-01T00:00:00Z");
     const one = JSON.parse((await d.api("GET", `/v1.41/containers/s1/stats?stream=0&one-shot=1`)).body);
     expect(one.preread).toBe("0001-01-01T00:00:00Z");
+    // Without names: every running container, as `docker stats --no-stream`.
+    const all = ok(["stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}"]);
+    expect(all).toContain("s1 1\n");
     const berth = d.berth(["stats", "--no-stream", "s1"]);
     expect(berth.stdout.split("\n")[0]).toBe(head);
     expect(berth.stdout).toMatch(/ \/ 50MiB /);

@@ -249,7 +249,8 @@ export class Containers {
     return this.#lock.run(id, async () => {
       const rec = this.find(id);
       const st = rec.state.status;
-      if (st === "running" || st === "paused" || st === "restarting") return { notModified: true };
+      if (st === "paused") throw new Conflict("cannot start a paused container, try unpause instead");
+      if (st === "running" || st === "restarting") return { notModified: true };
       if (st === "removing")
         throw new Conflict(`container ${id} is marked for removal and cannot be started`);
       this.#resetRestarts(rec);
