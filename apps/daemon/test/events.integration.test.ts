@@ -1,4 +1,6 @@
 import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { useDaemon } from "./harness.ts";
@@ -246,6 +248,34 @@ describe("events", () => {
       Action: "die",
       scope: "local",
     });
+  });
+
+  it("logs image save and load, and container prune with the space reclaimed", async () => {
+    const since = nowS();
+    const dir = mkdtempSync(join(tmpdir(), "berth-ev-save-"));
+    try {
+      const file = join(dir, "bb.tar");
+      ok(["save", "-o", file, "busybox"]);
+      ok(["load", "-i", file]);
+      ok(["create", "busybox", "true"]);
+      ok(["container", "prune", "-f"]);
+      await sleep(1100);
+      const lines = bounded(since, [
+        "--filter",
+        "event=save",
+        "--filter",
+        "event=load",
+        "--filter",
+        "event=prune",
+      ]);
+      const imageId = ok(["inspect", "-f", "{{.Id}}", "busybox"]);
+      expect(lines).toHaveLength(3);
+      expect(lines[0]).toContain(`image save ${imageId} (name=${imageId})`);
+      expect(lines[1]).toContain(`image load ${imageId} (name=${imageId})`);
+      expect(lines[2]).toMatch(/container prune {2}\(reclaimed=\d+\)$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("berth events prints the same lines as the docker CLI", async () => {

@@ -466,13 +466,21 @@ export class Engine {
   }
 
   /** saveImages is docker's `GET /images/get` (`docker save`): see {@link saveImages}. */
-  saveImages(names: readonly string[], opts: { signal?: AbortSignal } = {}): Promise<Readable> {
-    return saveImages(this, names, opts);
+  async saveImages(names: readonly string[], opts: { signal?: AbortSignal } = {}): Promise<Readable> {
+    const tar = await saveImages(this, names, opts);
+    // As dockerd: one `save` event per image once the archive is written.
+    const ids = [...new Set(names.map((n) => this.images.resolve(n).id))];
+    tar.once("end", () => {
+      for (const id of ids) this.events.emit(ImageEvent(id, "save", id));
+    });
+    return tar;
   }
 
   /** loadImages is docker's `POST /images/load` (`docker load`): see {@link loadImages}. */
-  loadImages(input: Readable, opts: ImageLoadOptions = {}): Promise<LoadReport> {
-    return loadImages(this, input, opts);
+  async loadImages(input: Readable, opts: ImageLoadOptions = {}): Promise<LoadReport> {
+    const report = await loadImages(this, input, opts);
+    for (const img of report.images) this.events.emit(ImageEvent(img.id, "load", img.id));
+    return report;
   }
 
   /** importImage is docker's `POST /images/create?fromSrc=-`: one layer from a root file system tar. */
