@@ -33,7 +33,7 @@ function berthOk(args: string[], input?: string): string {
 }
 
 describe("docker CLI against a registry without auth", () => {
-  it("pushes, pulls, is up to date, pulls by digest", () => {
+  it("pushes, pulls, is up to date, pulls by digest", async () => {
     const name = `${plain.host}/bb`;
     ok(["tag", "busybox", name]);
     const push = ok(["push", name]);
@@ -53,6 +53,19 @@ describe("docker CLI against a registry without auth", () => {
     const pull = ok(["pull", name]);
     expect(pull).toBe(
       `Using default tag: latest\nlatest: Pulling from bb\nDigest: ${digest}\nStatus: Downloaded newer image for ${name}:latest\n${name}:latest\n`,
+    );
+    const events = await d.api(
+      "GET",
+      `/v1.41/events?until=${Math.ceil(Date.now() / 1000) + 1}&filters=${encodeURIComponent(JSON.stringify({ type: ["image"] }))}`,
+    );
+    const actions = events.body
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { Action: string; Actor: { ID: string; Attributes: { name: string } } })
+      .filter((e) => e.Action === "pull" || e.Action === "push")
+      .map((e) => `${e.Action} ${e.Actor.ID} ${e.Actor.Attributes.name}`);
+    expect(actions).toEqual(
+      expect.arrayContaining([`push ${name}:latest ${name}`, `pull ${name}:latest ${name}`]),
     );
     const upToDate = ok(["pull", name]);
     expect(upToDate).toContain(`Status: Image is up to date for ${name}:latest`);

@@ -1,4 +1,4 @@
-import type { Engine } from "@berth/engine";
+import { type Engine, ImageEvent } from "@berth/engine";
 import { FailedPrecondition, Internal, InvalidArgument, isKind, NotFound } from "@berth/errdefs";
 import { type Digest, formatReference, Platform, Reference, sha256 } from "@berth/oci";
 import {
@@ -215,6 +215,9 @@ async function pullOne(
   for (const l of downloaded)
     out.send(progressLine({ id: l.descriptor.digest.slice(7, 19), status: "Pull complete" }));
   out.send({ status: `Digest: ${report.digest}` });
+  // dockerd's event: ID is the reference pulled, `name` its repository.
+  const labels = report.image.config.config?.Labels ?? null;
+  engine.events.emit(ImageEvent(familiar, "pull", Reference.familiarName(ref), labels));
   if (finalStatus) {
     out.send({
       status: `Status: ${report.upToDate ? "Image is up to date" : "Downloaded newer image"} for ${familiar}`,
@@ -264,6 +267,16 @@ async function pushRoute(ctx: Ctx, engine: Engine): Promise<void> {
         onProgress: (e) => out.send(progressLine(e)),
       });
       out.send({ status: `${t}: digest: ${report.digest} size: ${report.size}` });
+      const pushed = Reference.withTag(repo, t);
+      const image = engine.images.resolve(formatReference(pushed));
+      engine.events.emit(
+        ImageEvent(
+          Reference.familiarString(pushed),
+          "push",
+          Reference.familiarName(repo),
+          image.config.config?.Labels ?? null,
+        ),
+      );
       out.send({ progressDetail: {}, aux: { Tag: t, Digest: report.digest, Size: report.size } });
     }
     out.end();
