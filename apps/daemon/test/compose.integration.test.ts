@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -180,5 +180,57 @@ describe("berth compose", () => {
     expect(d.berth(["compose", "-f", bad, "config"]).stderr).toContain(
       "required variable TAG is missing a value: set TAG",
     );
+  });
+
+  it("builds a service image with up --build and runs one-off containers", () => {
+    const bdir = join(dir, "built");
+    mkdirSync(bdir, { recursive: true });
+    writeFileSync(
+      join(bdir, "Dockerfile"),
+      "FROM busybox\nARG GREETING=none\nRUN echo $GREETING > /greeting\n",
+    );
+    const bfile = join(bdir, "compose.yaml");
+    writeFileSync(
+      bfile,
+      "services:\n  app:\n    build:\n      context: .\n      args: [GREETING=built-by-compose]\n    command: sleep 1000\n    stop_grace_period: 1s\n",
+    );
+    const c = (args: string[]) => d.berth(["compose", "-f", bfile, ...args], { timeoutMs: 120_000 });
+    const up = c(["up", "-d", "--build"]);
+    expect(up.code, up.stderr).toBe(0);
+    expect(d.docker(["image", "inspect", "built-app"]).code).toBe(0);
+    const run = c(["run", "--rm", "-T", "app", "cat", "/greeting"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toBe("built-by-compose\n");
+    const ps = c(["ps", "-a", "--format", "json"]);
+    expect(
+      ps.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).Name),
+    ).toEqual(["built-app-1"]);
+    expect(c(["down", "--rmi", "local"]).code).toBe(0);
+    expect(d.docker(["image", "inspect", "built-app"]).code).not.toBe(0);
+  });
+
+  it("a failed up (port in use) reports it and down cleans up what it left", async () => {
+    const holder = createServer();
+    await new Promise<void>((r) => holder.listen(0, "127.0.0.1", r));
+    const busy = (holder.address() as AddressInfo).port;
+    try {
+      const pfile = join(dir, "ports.yaml");
+      writeFileSync(
+        pfile,
+        `services:\n  a:\n    image: busybox\n    command: sleep 1000\n    stop_grace_period: 1s\n  b:\n    image: busybox\n    command: sleep 1000\n    ports: ["127.0.0.1:${busy}:80"]\n`,
+      );
+      const r = d.berth(["compose", "-f", pfile, "-p", "busy", "up", "-d"]);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/address already in use|port is already allocated/);
+      const down = d.berth(["compose", "-f", pfile, "-p", "busy", "down"]);
+      expect(down.code, down.stderr).toBe(0);
+      const left = d.docker(["ps", "-aq", "--filter", "label=com.docker.compose.project=busy"]);
+      expect(left.stdout).toBe("");
+    } finally {
+      await new Promise((r) => holder.close(r));
+    }
   });
 });
