@@ -141,6 +141,22 @@ describe("save and load", () => {
     expect(d.docker(["run", "--rm", "legacy:base"]).stdout).toBe("base\n");
   });
 
+  it("shows docker's per-layer progress on a terminal, and serves GET /images/{name}/get", async () => {
+    const file = join(work, "busybox.tar");
+    expect(d.docker(["save", "-o", file, "busybox"]).code).toBe(0);
+    const tty = run("script", ["-qec", `docker load -i ${file}`, "/dev/null"], {
+      env: { DOCKER_HOST: d.host, DOCKER_CONFIG: join(d.dir, "docker-config") },
+    });
+    expect(tty.code).toBe(0);
+    // The docker CLI draws the bar itself from progressDetail (`Loading layer [==>] 2.1MB/2.1MB`).
+    expect(tty.stdout).toMatch(/[0-9a-f]{12}: Loading layer .*[\d.]+MB\/[\d.]+MB/);
+    expect(tty.stdout).toContain("Loaded image: busybox:latest");
+    const one = await d.api("GET", "/v1.41/images/busybox/get");
+    expect(one.status).toBe(200);
+    const missing = await d.api("GET", "/v1.41/images/get?names=nope");
+    expect(missing).toMatchObject({ status: 404, body: '{"message":"No such image: nope:latest"}\n' });
+  });
+
   it("refuses to write a tar to a terminal, and to load from one", () => {
     const s = run("script", ["-qec", `${berthBin} save busybox`, "/dev/null"], {
       env: { DOCKER_HOST: d.host, BERTH_NO_AUTOSTART: "1" },

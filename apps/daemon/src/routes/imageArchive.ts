@@ -17,12 +17,10 @@ function humanSize(n: number): string {
   return `${Number(v.toPrecision(4))}${units[i]}`;
 }
 
-/** progressBar renders docker's `[=====>    ]  1.2MB/3MB` for a JSON progress message. */
+/** progressBar renders docker's JSONProgress string: `[=====>     ]  1.2MB/3MB` (width 50). */
 function progressBar(current: number, total: number): string {
-  const width = 50;
-  const filled = total > 0 ? Math.floor((width * current) / total) : width;
-  const bar = filled >= width ? "=".repeat(width) : `${"=".repeat(filled)}>${" ".repeat(width - filled - 1)}`;
-  return `[${bar}]  ${humanSize(current)}/${humanSize(total)}`;
+  const filled = total > 0 ? Math.min(50, Math.floor(Math.floor((current / total) * 100) / 2)) : 50;
+  return `[${"=".repeat(filled)}>${" ".repeat(50 - filled)}] ${humanSize(current).padStart(8)}/${humanSize(total)}`;
 }
 
 /** sendArchive streams a save; errors before the first byte are ordinary error answers. */
