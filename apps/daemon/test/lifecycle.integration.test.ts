@@ -403,6 +403,14 @@ describe("cp", () => {
     expect(readFileSync(join(dirOut, "e", "f"), "utf8")).toBe("1\n");
     ok(["cp", dirOut, "cp1:/srv/back"]);
     expect(ok(["exec", "cp1", "cat", "/srv/back/e/f"])).toBe("1\n");
+    // A directory is never replaced by a file.
+    ok(["exec", "cp1", "mkdir", "-p", "/srv/taken/e"]);
+    const taken = join(work, "taken");
+    writeFileSync(taken, "file\n");
+    const clash = d.docker(["cp", taken, "cp1:/srv"]);
+    expect(clash.code).toBe(1);
+    expect(clash.stderr).toContain("cannot overwrite directory");
+    expect(ok(["exec", "cp1", "ls", "/srv/taken"])).toBe("e\n");
     const missing = d.docker(["cp", "cp1:/nosuchfile", join(work, "x")]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("Could not find the file /nosuchfile in container cp1");

@@ -51,6 +51,11 @@ export interface ApplyLayerOptions {
   readonly maxBytes?: number;
   /** Aborts the extraction with Canceled. */
   readonly signal?: AbortSignal;
+  /**
+   * Refuse to replace an existing directory with a non-directory or the reverse, with docker's
+   * messages (`docker cp` sets it; InvalidArgument). Default false: layers replace freely.
+   */
+  readonly noOverwriteDirNonDir?: boolean;
   /** Called for entries that were skipped (device nodes when unprivileged). */
   readonly onWarning?: (message: string) => void;
 }
@@ -120,6 +125,7 @@ class Applier {
   /** Opaque directories seen in "overlay" mode, emulated once the whole layer is applied. */
   readonly opaques: string[] = [];
   readonly sameOwner: boolean;
+  readonly noOverwriteDirNonDir: boolean;
   readonly maxBytes: number;
   readonly signal: AbortSignal | undefined;
   readonly warn: (message: string) => void;
@@ -138,6 +144,7 @@ class Applier {
     this.overlay = opts.whiteouts === "overlay";
     this.lowerDirs = opts.lowerDirs ?? [];
     this.sameOwner = opts.sameOwner ?? process.getuid?.() === 0;
+    this.noOverwriteDirNonDir = opts.noOverwriteDirNonDir === true;
     this.maxBytes = opts.maxBytes ?? DEFAULT_MAX_LAYER_BYTES;
     this.signal = opts.signal;
     this.warn = opts.onWarning ?? (() => {});
@@ -268,6 +275,13 @@ class Applier {
     }
 
     const existing = await lstatOrUndefined(path);
+    if (this.noOverwriteDirNonDir && existing !== undefined) {
+      const inRoot = path.slice(this.root === "/" ? 0 : this.root.length) || "/";
+      if (existing.isDirectory() && h.type !== "directory")
+        throw new InvalidArgument(`cannot overwrite directory "${inRoot}" with non-directory "${h.name}"`);
+      if (!existing.isDirectory() && h.type === "directory")
+        throw new InvalidArgument(`cannot overwrite non-directory "${inRoot}" with directory "${h.name}"`);
+    }
     if (existing !== undefined && !(existing.isDirectory() && h.type === "directory")) {
       await rm(path, { recursive: true, force: true });
     }

@@ -346,11 +346,16 @@ export class ContainerOps {
    * putArchive is docker's `PUT /containers/{id}/archive`: extracts a tar into a directory of the
    * container (which must exist), confined to that directory, while the container stays frozen.
    */
-  async putArchive(idOrName: string, path: string, input: Readable): Promise<void> {
+  async putArchive(
+    idOrName: string,
+    path: string,
+    input: Readable,
+    opts: { noOverwriteDirNonDir?: boolean } = {},
+  ): Promise<void> {
     await this.#withPath(idOrName, path, true, async (loc, rec) => {
       if (rec.hostConfig.ReadonlyRootfs && loc.root === rec.rootfs.merged)
         throw new Conflict("container rootfs is marked read-only");
-      await extractToPath(loc, input);
+      await extractToPath(loc, input, opts);
     });
   }
 

@@ -173,12 +173,20 @@ export function archivePath(loc: LocatedPath): Readable {
 /**
  * extractToPath unpacks a tar into a located directory with @berth/archive's root-confined
  * extraction (names, `..` and links in the tar cannot leave the directory). dockerd answers
- * `extraction point is not a directory` when the path is not one.
+ * `extraction point is not a directory` when the path is not one; with `noOverwriteDirNonDir`
+ * (the docker CLI's default) a directory is never replaced by a file nor a file by a directory.
  */
-export async function extractToPath(loc: LocatedPath, input: Readable): Promise<void> {
+export async function extractToPath(
+  loc: LocatedPath,
+  input: Readable,
+  opts: { noOverwriteDirNonDir?: boolean } = {},
+): Promise<void> {
   const st = await lstat(loc.full);
   if (!st.isDirectory()) throw new InvalidArgument("extraction point is not a directory");
-  await applyLayer(loc.full, input, { whiteouts: "none" });
+  await applyLayer(loc.full, input, {
+    whiteouts: "none",
+    noOverwriteDirNonDir: opts.noOverwriteDirNonDir === true,
+  });
 }
 
 /** isNotExist tells whether an error means a path is missing. */

@@ -120,7 +120,9 @@ export function containerOpsRoutes(router: Router, engine: Engine): void {
   router.add("PUT", "/containers/{id}/archive", async (ctx) => {
     const path = ctx.query.get("path") ?? "";
     if (path === "") throw new InvalidArgument("path cannot be empty");
-    await ops.putArchive(ctx.params.id!, path, ctx.req);
+    await ops.putArchive(ctx.params.id!, path, ctx.req, {
+      noOverwriteDirNonDir: bool(ctx.query, "noOverwriteDirNonDir"),
+    });
     sendStatus(ctx, 200);
   });
 }
