@@ -54,24 +54,15 @@ export function splitReference(image: string): { fromImage: string; tag: string;
   return { fromImage: image, tag: "latest", display: `${image}:latest` };
 }
 
-/** pullImage runs `POST /images/create?fromImage=...` and prints docker's non-TTY progress to stderr. */
+/** pullImage runs `POST /images/create?fromImage=...` and prints docker's progress (bars on a terminal) to stderr. */
 export async function pullImage(client: Client, image: string, quiet: boolean): Promise<void> {
   const ref = splitReference(image);
   const res = await client.requestStream("POST", "/images/create", {
     query: { fromImage: ref.fromImage, tag: ref.tag },
     headers: { "X-Registry-Auth": await (await import("../registryAuth.ts")).registryAuthFor(image) },
   });
-  const { decodeJSONLines, jsonMessageError, JSONMessageError } = await import("@berth/api");
-  for await (const msg of decodeJSONLines(res)) {
-    const text = jsonMessageError(msg);
-    if (text !== undefined) throw new JSONMessageError({ message: text });
-    if (quiet) continue;
-    const hasProgress =
-      (typeof msg.progress === "string" && msg.progress !== "") ||
-      (msg.progressDetail !== undefined && Object.keys(msg.progressDetail).length > 0);
-    if (hasProgress || typeof msg.status !== "string") continue;
-    process.stderr.write(msg.id ? `${msg.id}: ${msg.status}\n` : `${msg.status}\n`);
-  }
+  const { printProgress } = await import("../printProgress.ts");
+  await printProgress(res, process.stderr, quiet);
 }
 
 /** createContainer creates the container (pulling per `--pull`) and returns its ID. */
