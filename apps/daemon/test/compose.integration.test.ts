@@ -3,7 +3,7 @@ import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { useDaemon } from "./harness.ts";
+import { run, useDaemon } from "./harness.ts";
 
 // `berth compose` against berthd: a three-service busybox project with a healthcheck, a named
 // volume and depends_on conditions; convergence by config-hash; down -v cleans everything.
@@ -232,5 +232,37 @@ describe("berth compose", () => {
     } finally {
       await new Promise((r) => holder.close(r));
     }
+  });
+
+  const hasV1 = run("docker-compose", ["version"]).code === 0;
+  it.skipIf(!hasV1)("Debian's docker-compose 1.29 brings a two-service file up and down on berthd", () => {
+    const vdir = join(dir, "v1");
+    mkdirSync(vdir, { recursive: true });
+    const vfile = join(vdir, "docker-compose.yml");
+    writeFileSync(
+      vfile,
+      'version: "3"\nservices:\n  one:\n    image: busybox\n    command: sleep 1000\n  two:\n    image: busybox\n    command: sleep 1000\n    depends_on: [one]\n',
+    );
+    const dc = (args: string[]) =>
+      run("docker-compose", ["-f", vfile, "-p", "vone", ...args], {
+        env: { DOCKER_HOST: d.host },
+        timeoutMs: 120_000,
+      });
+    const up = dc(["up", "-d"]);
+    expect(up.code, up.stderr).toBe(0);
+    const ps = d.docker([
+      "ps",
+      "--filter",
+      "label=com.docker.compose.project=vone",
+      "--format",
+      "{{.Names}}",
+    ]);
+    expect(ps.stdout.split("\n").filter(Boolean).sort()).toEqual(["vone_one_1", "vone_two_1"]);
+    // berth compose sees docker-compose's containers through the shared labels
+    const bps = d.berth(["compose", "-f", vfile, "-p", "vone", "ps", "--services"]);
+    expect(bps.stdout.split("\n").filter(Boolean).sort()).toEqual(["one", "two"]);
+    const down = dc(["down", "-t", "1"]);
+    expect(down.code, down.stderr).toBe(0);
+    expect(d.docker(["ps", "-aq", "--filter", "label=com.docker.compose.project=vone"]).stdout).toBe("");
   });
 });
