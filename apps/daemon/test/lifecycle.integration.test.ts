@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -403,6 +403,22 @@ describe("cp", () => {
     expect(readFileSync(join(dirOut, "e", "f"), "utf8")).toBe("1\n");
     ok(["cp", dirOut, "cp1:/srv/back"]);
     expect(ok(["exec", "cp1", "cat", "/srv/back/e/f"])).toBe("1\n");
+    // A link is copied as a link, or with -L as what it points to (under the link's name).
+    ok(["exec", "cp1", "ln", "-s", "/etc/passwd", "/lnk"]);
+    const asLink = join(work, "aslink");
+    ok(["cp", "cp1:/lnk", asLink]);
+    expect(readlinkSync(asLink)).toBe("/etc/passwd");
+    for (const [cli, name] of [
+      ["docker", "followed-docker"],
+      ["berth", "followed-berth"],
+    ] as const) {
+      const dir = join(work, name);
+      mkdirSync(dir);
+      const r =
+        cli === "docker" ? d.docker(["cp", "-L", "cp1:/lnk", dir]) : d.berth(["cp", "-L", "cp1:/lnk", dir]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(readFileSync(join(dir, "lnk"), "utf8")).toContain("nobody:x:65534");
+    }
     // A directory is never replaced by a file.
     ok(["exec", "cp1", "mkdir", "-p", "/srv/taken/e"]);
     const taken = join(work, "taken");

@@ -13,6 +13,7 @@ import { applyLayer, createTar } from "@berth/archive";
 import type { Client } from "@berth/client";
 import { type CommandModule, StatusError } from "../Command.ts";
 import { isNotFound } from "../daemonError.ts";
+import { bool } from "../FlagParser.ts";
 
 interface PathStat {
   name: string;
@@ -59,7 +60,22 @@ async function localStat(p: string) {
   }
 }
 
-async function copyFromContainer(client: Client, container: string, src: string, dst: string): Promise<void> {
+async function copyFromContainer(
+  client: Client,
+  container: string,
+  src: string,
+  dst: string,
+  followLink: boolean,
+): Promise<void> {
+  // -L: a symlink source is copied as what it points to, under the link's own name.
+  let rebase: string | undefined;
+  if (followLink) {
+    const st = await statPath(client, container, src);
+    if (st && (st.mode & MODE_SYMLINK) !== 0 && st.linkTarget !== "") {
+      rebase = st.name;
+      src = st.linkTarget;
+    }
+  }
   const res = await client.requestStream("GET", `/containers/${encodeURIComponent(container)}/archive`, {
     query: { path: src },
   });
@@ -73,27 +89,25 @@ async function copyFromContainer(client: Client, container: string, src: string,
   const srcIsDir = srcStat !== undefined && (srcStat.mode & MODE_DIR) !== 0;
   const target = resolve(dst);
   const existing = await localStat(target);
-  if (existing?.isDirectory()) {
+  const top = srcStat?.name ?? basename(src);
+  if (existing?.isDirectory() && (rebase === undefined || top === ".")) {
     // Entries start with the source's name (or `.` for `SRC/.`): they land inside.
     await applyLayer(target, res, { whiteouts: "none" });
     return;
   }
   if (existing && srcIsDir) throw new StatusError(`cannot copy a directory to a file: ${dst}`, 1);
   if (!existing && dst.endsWith("/")) throw new StatusError(`destination directory ${dst} does not exist`, 1);
-  const parent = dirname(target);
+  const into = existing?.isDirectory() === true;
+  const parent = into ? target : dirname(target);
+  const finalPath = into ? join(target, rebase ?? top) : target;
   if (!(await localStat(parent))?.isDirectory())
     throw new StatusError(`destination directory ${parent} does not exist`, 1);
   // Unpack next to the destination, then move the one top entry into place under its name.
   const tmp = await mkdtemp(join(parent, ".berth-cp-"));
   try {
     await applyLayer(tmp, res, { whiteouts: "none" });
-    const top = srcStat?.name ?? basename(src);
-    const from = top === "." ? tmp : join(tmp, top);
-    if (top === ".") {
-      await rename(from, target);
-      return;
-    }
-    await rename(from, target);
+    if (into) await rm(finalPath, { recursive: true, force: true });
+    await rename(top === "." ? tmp : join(tmp, top), finalPath);
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
@@ -171,7 +185,7 @@ export const command: CommandModule = {
     const client = await inv.client();
     if (src.container !== undefined) {
       if (src.path === "") throw new StatusError("filepath cannot be empty", 1);
-      await copyFromContainer(client, src.container, src.path, dst.path);
+      await copyFromContainer(client, src.container, src.path, dst.path, bool(inv.parsed, "follow-link"));
     } else {
       if (dst.path === "") throw new StatusError("filepath cannot be empty", 1);
       await copyToContainer(client, src.path, dst.container as string, dst.path);
