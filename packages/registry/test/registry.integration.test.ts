@@ -398,6 +398,37 @@ describe("plain registry (no auth)", () => {
     }
   });
 
+  it("interoperates with skopeo: berth's pushed manifest inspects, skopeo's pushed image pulls", async () => {
+    const img = await importImage(src, `${reg.host}/interop:1`, small);
+    const pushed = await pushImage(client(), src, `${reg.host}/interop:1`);
+    const skopeo = (...args: string[]) => execFileSync("skopeo", args, { encoding: "utf8" });
+    const info = JSON.parse(skopeo("inspect", "--tls-verify=false", `docker://${reg.host}/interop:1`)) as {
+      Digest: string;
+      Architecture: string;
+      Layers: string[];
+    };
+    expect(info.Digest).toBe(pushed.digest);
+    expect(info.Layers).toEqual([img.layers[0]!.digest]);
+    const raw = skopeo("inspect", "--raw", "--tls-verify=false", `docker://${reg.host}/interop:1`);
+    expect(sha256(raw)).toBe(pushed.digest);
+    // skopeo recompresses into a Docker schema2 image with gzip layers under another name.
+    skopeo(
+      "copy",
+      "--src-tls-verify=false",
+      "--dest-tls-verify=false",
+      "--format",
+      "v2s2",
+      "--dest-compress",
+      `docker://${reg.host}/interop:1`,
+      `docker://${reg.host}/by-skopeo:1`,
+    );
+    const dst = await newStore();
+    const pulled = await pullImage(client(), dst, `${reg.host}/by-skopeo:1`);
+    expect(pulled.image.id).toBe(img.id);
+    expect(pulled.image.manifestMediaType).toBe("application/vnd.docker.distribution.manifest.v2+json");
+    expect(pulled.image.layers[0]!.mediaType).toBe("application/vnd.docker.image.rootfs.diff.tar.gzip");
+  });
+
   it("answers a missing tag with docker's manifest unknown message", async () => {
     await failure(
       pullImage(client(), await newStore(), `${reg.host}/nosuch:latest`),
