@@ -6,7 +6,7 @@ import type { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { API_VERSION, MIN_API_VERSION, parseGoDuration } from "@berth/api";
 import { InvalidArgument } from "@berth/errdefs";
-import { ContentStore, chainIds, ImageStore, type LoadReport, SnapshotStore } from "@berth/image";
+import { ContentStore, chainIds, ImageStore, type LoadReport, planSave, SnapshotStore } from "@berth/image";
 import { formatReference, Reference } from "@berth/oci";
 import { Runtime, readLogs, resolveUser } from "@berth/runtime";
 import { Builds } from "./Builds.ts";
@@ -467,9 +467,10 @@ export class Engine {
 
   /** saveImages is docker's `GET /images/get` (`docker save`): see {@link saveImages}. */
   async saveImages(names: readonly string[], opts: { signal?: AbortSignal } = {}): Promise<Readable> {
+    // As dockerd: one `save` event per image once the archive is written. The images are the ones
+    // save resolves (a bare repository name is all its tags), found before the stream starts.
+    const ids = [...new Set(planSave(this.images, names).map((i) => i.image.id))];
     const tar = await saveImages(this, names, opts);
-    // As dockerd: one `save` event per image once the archive is written.
-    const ids = [...new Set(names.map((n) => this.images.resolve(n).id))];
     tar.once("end", () => {
       for (const id of ids) this.events.emit(ImageEvent(id, "save", id));
     });
