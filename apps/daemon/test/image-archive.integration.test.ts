@@ -84,7 +84,7 @@ describe("save and load", () => {
     buildApp("other:1", "other");
     const file = join(work, "multi.tar");
     const s = sh(`docker save multi other:1 > ${file}`);
-    expect(s.code).toBe(0);
+    expect(s.code, s.stderr).toBe(0);
     expect(s.stderr).toBe("");
     expect(d.docker(["rmi", "multi:a", "multi:b", "other:1"]).code).toBe(0);
     const l = sh(`docker load < ${file}`);
