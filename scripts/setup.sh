@@ -13,7 +13,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-debs=(runc conmon iproute2 iptables busybox-static debootstrap)
+debs=(runc conmon iproute2 iptables busybox-static debootstrap docker-registry apache2-utils openssl skopeo)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
