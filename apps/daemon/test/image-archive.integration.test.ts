@@ -35,6 +35,10 @@ function sh(script: string) {
     timeoutMs: 120_000,
   });
 }
+/** hasTool tells whether a command is on the PATH (tests of optional interop tools skip otherwise). */
+function hasTool(name: string): boolean {
+  return run("sh", ["-c", `command -v ${name}`]).code === 0;
+}
 const berthBin = `${process.execPath} ${join(repo, "apps/cli/bin/berth.js")}`;
 
 /** storeState lists what must not change when a load is refused: images, blobs, temp dirs. */
@@ -155,6 +159,53 @@ describe("save and load", () => {
     expect(one.status).toBe(200);
     const missing = await d.api("GET", "/v1.41/images/get?names=nope");
     expect(missing).toMatchObject({ status: 404, body: '{"message":"No such image: nope:latest"}\n' });
+  });
+
+  it.skipIf(!hasTool("skopeo"))(
+    "OCI tools: skopeo reads berth's archive and its copies load back into berth",
+    () => {
+      buildApp("ocitools:1", "via-skopeo");
+      const file = join(work, "ocitools.tar");
+      expect(d.berth(["save", "-o", file, "ocitools:1"]).code).toBe(0);
+      const inspect = run("skopeo", ["inspect", `docker-archive:${file}`]);
+      expect(inspect.code, inspect.stderr).toBe(0);
+      expect(JSON.parse(inspect.stdout).Layers).toHaveLength(2);
+      const oci = join(work, "ocitools-oci.tar");
+      const toOci = run("skopeo", [
+        "copy",
+        `docker-archive:${file}`,
+        `oci-archive:${oci}:example.com/tools/app:oci`,
+      ]);
+      expect(toOci.code, toOci.stderr).toBe(0);
+      expect(d.berth(["load", "-i", oci])).toMatchObject({
+        code: 0,
+        stdout: "Loaded image: example.com/tools/app:oci\n",
+      });
+      expect(d.docker(["run", "--rm", "example.com/tools/app:oci"]).stdout).toBe("via-skopeo\n");
+      const dock = join(work, "ocitools-docker.tar");
+      const toDocker = run("skopeo", ["copy", `oci-archive:${oci}`, `docker-archive:${dock}:skopeo/app:1`]);
+      expect(toDocker.code, toDocker.stderr).toBe(0);
+      expect(d.docker(["load", "-i", dock])).toMatchObject({
+        code: 0,
+        stdout: "Loaded image: skopeo/app:1\n",
+      });
+      expect(d.docker(["run", "--rm", "skopeo/app:1"]).stdout).toBe("via-skopeo\n");
+    },
+  );
+
+  it.skipIf(!hasTool("umoci"))("OCI tools: umoci unpacks berth's archive as an OCI image layout", () => {
+    buildApp("umoci:1", "via-umoci");
+    const file = join(work, "umoci.tar");
+    expect(d.berth(["save", "-o", file, "umoci:1"]).code).toBe(0);
+    const layout = join(work, "umoci-layout");
+    mkdirSync(layout);
+    expect(run("tar", ["-xf", file, "-C", layout]).code).toBe(0);
+    const bundle = join(work, "umoci-bundle");
+    const u = run("umoci", ["unpack", "--image", `${layout}:1`, bundle]);
+    expect(u.code, u.stderr).toBe(0);
+    expect(readFileSync(join(bundle, "rootfs/srv/msg"), "utf8")).toBe("via-umoci\n");
+    expect(existsSync(join(bundle, "rootfs/bin/busybox"))).toBe(true);
+    rmSync(bundle, { recursive: true, force: true });
   });
 
   it("refuses to write a tar to a terminal, and to load from one", () => {
