@@ -296,6 +296,19 @@ describe("update", () => {
     ok(["rm", "rp"]);
   }, 30_000);
 
+  it("updates a stopped container for its next start", () => {
+    const id = ok(["create", "--name", "us", "busybox", "sleep", "300"]).trim();
+    expect(ok(["update", "--memory", "20m", "--memory-swap", "40m", "--cpu-shares", "512", "us"])).toBe(
+      "us\n",
+    );
+    ok(["start", "us"]);
+    expect(cgroupFile(id, "memory", "memory.limit_in_bytes")).toBe(String(20 * 1024 * 1024));
+    expect(cgroupFile(id, "cpu", "cpu.shares")).toBe("512");
+    const stats = ok(["stats", "--no-stream", "--format", "{{.MemUsage}}", "us"]);
+    expect(stats).toMatch(/ \/ 20MiB\n$/);
+    ok(["rm", "-f", "us"]);
+  });
+
   it("refuses a restart policy on an --rm container", () => {
     ok(["run", "-d", "--rm", "--name", "u2", "busybox", "sleep", "300"]);
     const r = d.docker(["update", "--restart", "always", "u2"]);
