@@ -8,6 +8,9 @@
 #        BENCH_SKIP_BUILD=1      use the existing apps/*/dist builds
 #        BENCH_KEEP=1            keep the temp dir (logs) after cleanup
 #        BENCH_DOCKER=docker     the docker CLI binary to use as a client of both daemons
+#        BENCH_SUITES="run services"  which parts to run: run (run --rm latency, memory; bench.mjs),
+#                                services (published-port throughput, 50 starts, ps; services.mjs),
+#                                compose (10-service up -d + down against docker-compose; compose.mjs)
 #
 # Everything it starts lives under one mktemp dir and is stopped by PID at exit: its own dockerd
 # (with the managed containerd it spawns, on private paths), its own berthd, their containers,
@@ -30,6 +33,7 @@ for tool in runc conmon ip node; do
   command -v "$tool" >/dev/null || die "$tool is not installed"
 done
 command -v "$DOCKER" >/dev/null || die "no docker CLI ($DOCKER) on PATH"
+command -v curl >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y curl >&2
 
 # --- reference dockerd: Debian's docker.io, installed if missing, never started as a service ---
 if ! command -v dockerd >/dev/null; then
@@ -45,6 +49,7 @@ for p in "${host_paths[@]}"; do [ -e "$p" ] && host_existed[$p]=1; done
 T=$(mktemp -d /tmp/berth-bench.XXXXXX)
 chmod 711 "$T"
 BRIDGE=berthbench0
+BERTH_BRIDGE=berthbench1
 # dockerd's containers go under a cgroup named after our temp dir, removed at exit.
 CGROUP_PARENT=$(basename "$T")
 bridge_created=0
@@ -97,6 +102,13 @@ cleanup() {
     umount "$m" 2>/dev/null || umount -l "$m"
   done
   [ "$bridge_created" = 1 ] && ip link del "$BRIDGE" 2>/dev/null
+  # berthd's default bridge and the iptables rules it tagged for it.
+  ip link del "$BERTH_BRIDGE" 2>/dev/null
+  for table in filter nat; do
+    iptables -t "$table" -S 2>/dev/null | grep -F "berth:$BERTH_BRIDGE" | sed 's/^-A //' | while read -r rule; do
+      eval "iptables -t $table -D $rule" 2>/dev/null
+    done
+  done
   for m in /sys/fs/cgroup/*/"$CGROUP_PARENT"; do [ -d "$m" ] && rmdir "$m" 2>/dev/null; done
   for p in "${host_paths[@]}"; do
     [ -n "${host_existed[$p]:-}" ] && continue
@@ -156,7 +168,10 @@ say "dockerd pid $dockerd_pid, its containerd pid $containerd_pid"
 # --- our own berthd ---
 mkdir -p "$T/b-data" "$T/b"
 say "starting berthd"
-node "$repo/apps/daemon/bin/berthd.js" --data-root "$T/b-data" --exec-root "$T/b" >"$T/berthd.log" 2>&1 &
+ip link show "$BERTH_BRIDGE" >/dev/null 2>&1 && die "bridge $BERTH_BRIDGE exists already (a previous run's? delete it: ip link del $BERTH_BRIDGE)"
+node "$repo/apps/daemon/bin/berthd.js" --data-root "$T/b-data" --exec-root "$T/b" \
+  --bridge "$BERTH_BRIDGE" --bip 10.252.250.1/24 --default-address-pool "base=10.251.0.0/16,size=24" \
+  >"$T/berthd.log" 2>&1 &
 berthd_pid=$!
 for i in $(seq 1 150); do
   [ -S "$T/b/berth.sock" ] && DOCKER_HOST=unix://$T/b/berth.sock "$DOCKER" version >/dev/null 2>&1 && break
@@ -193,7 +208,10 @@ chmod +x "$T/floor/run.sh"
 
 # --- measure ---
 mkdir -p "$here/results"
-BENCH_TMP=$T BENCH_N=$N BENCH_WARMUP=$WARMUP BENCH_SLEEPERS=$SLEEPERS BENCH_DOCKER=$DOCKER \
-BENCH_REPO=$repo BENCH_DOCKERD_PID=$dockerd_pid BENCH_CONTAINERD_PID=$containerd_pid \
-BENCH_BERTHD_PID=$berthd_pid BENCH_BRIDGE=$BRIDGE \
-  node "$here/bench.mjs"
+export BENCH_TMP=$T BENCH_N=$N BENCH_WARMUP=$WARMUP BENCH_SLEEPERS=$SLEEPERS BENCH_DOCKER=$DOCKER \
+  BENCH_REPO=$repo BENCH_DOCKERD_PID=$dockerd_pid BENCH_CONTAINERD_PID=$containerd_pid \
+  BENCH_BERTHD_PID=$berthd_pid BENCH_BRIDGE=$BRIDGE
+SUITES=${BENCH_SUITES:-run services}
+case " $SUITES " in *" run "*) node "$here/bench.mjs" ;; esac
+case " $SUITES " in *" services "*) node "$here/services.mjs" ;; esac
+case " $SUITES " in *" compose "*) node "$here/compose.mjs" ;; esac

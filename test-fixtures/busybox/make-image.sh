@@ -9,7 +9,7 @@ tag=${1:-busybox:latest}
 berth=${BERTH:-berth}
 cache=$here/../.cache
 mkdir -p "$cache"
-tarball=$cache/busybox-rootfs.tar
+tarball=$cache/busybox-rootfs-v2.tar
 if [ ! -s "$tarball" ]; then
   "$here/make-rootfs.sh" "$tarball.tmp"
   mv "$tarball.tmp" "$tarball"

@@ -48,6 +48,13 @@ export const CREATE_FLAGS: readonly FlagSpec[] = [
   { name: "mount", type: "list", valueName: "mount", usage: "Attach a filesystem mount to the container" },
   { name: "name", type: "string", usage: "Assign a name to the container" },
   { name: "network", type: "string", valueName: "network", usage: "Connect a container to a network" },
+  { name: "network-alias", type: "list", usage: "Add network-scoped alias for the container" },
+  { name: "ip", type: "string", usage: 'IPv4 address (e.g., "172.30.100.104")' },
+  { name: "publish-all", short: "P", type: "bool", usage: "Publish all exposed ports to random ports" },
+  { name: "dns", type: "list", usage: "Set custom DNS servers" },
+  { name: "dns-search", type: "list", usage: "Set custom DNS search domains" },
+  { name: "dns-option", type: "list", usage: "Set DNS options" },
+  { name: "add-host", type: "list", usage: "Add a custom host-to-IP mapping (host:ip)" },
   { name: "net", type: "string", usage: "Connect a container to a network", hidden: true },
   { name: "pids-limit", type: "int", usage: "Tune container pids limit (set -1 for unlimited)" },
   { name: "platform", type: "string", usage: "Set platform if server is multi-platform capable" },
@@ -130,10 +137,15 @@ function parseLabels(values: readonly string[]): Record<string, string> {
   return labels;
 }
 
-function parsePort(spec: string): {
+/**
+ * parsePort reads one `-p [IP:][HOST:]CONTAINER[/PROTO]` as docker's nat.ParsePortSpec: a
+ * container range with an equal host range maps port to port; a single container port with a host
+ * range lets the daemon pick a free port of the range.
+ */
+function parsePort(spec: string): Array<{
   port: string;
   binding: { HostIp: string; HostPort: string } | undefined;
-} {
+}> {
   let rest = spec;
   let proto = "tcp";
   const slash = rest.lastIndexOf("/");
@@ -159,9 +171,31 @@ function parsePort(spec: string): {
   }
   if (!/^\d+(-\d+)?$/.test(containerPort)) throw new Error(`invalid containerPort: ${containerPort}`);
   if (hostPort !== "" && !/^\d+(-\d+)?$/.test(hostPort)) throw new Error(`invalid hostPort: ${hostPort}`);
-  const port = `${containerPort}/${proto}`;
+  if (!["tcp", "udp", "sctp"].includes(proto.toLowerCase())) throw new Error(`invalid proto: ${proto}`);
   const published = spec.includes(":");
-  return { port, binding: published ? { HostIp: hostIp, HostPort: hostPort } : undefined };
+  const range = (r: string): [number, number] => {
+    const [a, b] = r.split("-");
+    const lo = Number(a);
+    const hi = b === undefined ? lo : Number(b);
+    if (lo < 1 || hi > 65535 || hi < lo) throw new Error(`invalid port range: ${r}`);
+    return [lo, hi];
+  };
+  const [clo, chi] = range(containerPort);
+  const hostRange = hostPort === "" ? undefined : range(hostPort);
+  if (hostRange && chi > clo && hostRange[1] - hostRange[0] !== chi - clo)
+    throw new Error(
+      `invalid ranges specified for container and host Ports: ${containerPort} and ${hostPort}`,
+    );
+  const out = [];
+  for (let c = clo; c <= chi; c++) {
+    let hp = hostPort;
+    if (hostRange && chi > clo) hp = String(hostRange[0] + (c - clo));
+    out.push({
+      port: `${c}/${proto.toLowerCase()}`,
+      binding: published ? { HostIp: hostIp, HostPort: hp } : undefined,
+    });
+  }
+  return out;
 }
 
 /**
@@ -199,9 +233,10 @@ export function buildCreateRequest(p: ParsedArgs, ctx: RunContext, detach: boole
   const exposed: Record<string, Record<string, never>> = {};
   const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
   for (const spec of list(p, "publish")) {
-    const { port, binding } = parsePort(spec);
-    exposed[port] = {};
-    if (binding) bindings[port] = [...(bindings[port] ?? []), binding];
+    for (const { port, binding } of parsePort(spec)) {
+      exposed[port] = {};
+      if (binding) bindings[port] = [...(bindings[port] ?? []), binding];
+    }
   }
   for (const e of list(p, "expose")) exposed[e.includes("/") ? e : `${e}/tcp`] = {};
 
@@ -276,6 +311,14 @@ export function buildCreateRequest(p: ParsedArgs, ctx: RunContext, detach: boole
     PidsLimit: int(p, "pids-limit") ?? 0,
   };
   if (bool(p, "init")) hostConfig.Init = true;
+  if (bool(p, "publish-all")) hostConfig.PublishAllPorts = true;
+  hostConfig.Dns = list(p, "dns");
+  hostConfig.DnsSearch = list(p, "dns-search");
+  hostConfig.DnsOptions = list(p, "dns-option");
+  const addHosts = list(p, "add-host");
+  if (addHosts.length > 0) hostConfig.ExtraHosts = addHosts.map((h) => h.replace("=", ":"));
+  const aliases = list(p, "network-alias");
+  const ip = str(p, "ip");
   if (mounts.length > 0) hostConfig.Mounts = mounts;
   if (Object.keys(tmpfs).length > 0) hostConfig.Tmpfs = tmpfs;
 
@@ -285,9 +328,9 @@ export function buildCreateRequest(p: ParsedArgs, ctx: RunContext, detach: boole
     NetworkingConfig: {
       EndpointsConfig: {
         [network]: {
-          IPAMConfig: null,
+          IPAMConfig: ip ? { IPv4Address: ip } : null,
           Links: null,
-          Aliases: null,
+          Aliases: aliases.length > 0 ? aliases : null,
           MacAddress: "",
           DriverOpts: null,
           GwPriority: 0,

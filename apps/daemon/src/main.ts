@@ -6,10 +6,12 @@ import { Router } from "./Router.ts";
 import { buildRoutes } from "./routes/build.ts";
 import { containerOpsRoutes } from "./routes/containerOps.ts";
 import { containerRoutes } from "./routes/containers.ts";
+import { distributionRoutes } from "./routes/distribution.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { execRoutes } from "./routes/exec.ts";
 import { imageArchiveRoutes } from "./routes/imageArchive.ts";
 import { imageRoutes } from "./routes/images.ts";
+import { networkRoutes } from "./routes/networks.ts";
 import { pruneRoutes } from "./routes/prune.ts";
 import { systemRoutes } from "./routes/system.ts";
 import { volumeRoutes } from "./routes/volumes.ts";
@@ -24,6 +26,10 @@ Options:
       --exec-root string   Root directory for execution state (default "/run/berth")
   -H, --host string        Daemon socket to listen on (default "unix:///run/berth/berth.sock")
       --runtime string     OCI runtime binary (default "runc")
+  -b, --bridge string      Device of the default bridge network (default "berth0")
+      --bip string         Gateway address and prefix of the default bridge (default "10.87.0.1/16")
+      --default-address-pool base=CIDR,size=N
+                           Where user networks take their subnets (default base=10.88.0.0/14,size=24)
   -D, --debug              Enable debug logging
   -v, --version            Print version information and quit
   -h, --help               Print usage
@@ -38,6 +44,9 @@ async function main(): Promise<void> {
         "exec-root": { type: "string", default: "/run/berth" },
         host: { type: "string", short: "H" },
         runtime: { type: "string", default: "runc" },
+        bridge: { type: "string", short: "b" },
+        bip: { type: "string" },
+        "default-address-pool": { type: "string", multiple: true },
         debug: { type: "boolean", short: "D", default: false },
         version: { type: "boolean", short: "v", default: false },
         help: { type: "boolean", short: "h", default: false },
@@ -74,6 +83,13 @@ async function main(): Promise<void> {
     root: String(args["data-root"]),
     runRoot: execRoot,
     runc: String(args.runtime),
+    network: {
+      ...(args.bridge ? { bridgeName: String(args.bridge) } : {}),
+      ...(args.bip ? { bridgeIp: String(args.bip) } : {}),
+      ...(args["default-address-pool"]
+        ? { pools: (args["default-address-pool"] as string[]).map(parseAddressPool) }
+        : {}),
+    },
     log,
   });
   const router = new Router();
@@ -85,7 +101,9 @@ async function main(): Promise<void> {
   execRoutes(router, engine);
   imageArchiveRoutes(router, engine);
   imageRoutes(router, engine);
+  distributionRoutes(router, engine);
   volumeRoutes(router, engine);
+  networkRoutes(router, engine);
   buildRoutes(router, engine);
   const server = new Server(router, dlog);
   await mkdir(dirname(socketPath), { recursive: true, mode: 0o711 });
@@ -105,6 +123,17 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+/** parseAddressPool reads dockerd's `--default-address-pool base=10.10.0.0/16,size=24`. */
+function parseAddressPool(v: string): { base: string; size: number } {
+  const kv = Object.fromEntries(v.split(",").map((p) => p.split("=", 2) as [string, string]));
+  const size = Number(kv.size);
+  if (!kv.base || !Number.isInteger(size) || size < 1 || size > 30) {
+    process.stderr.write(`berthd: invalid --default-address-pool ${v}: expected base=CIDR,size=N\n`);
+    process.exit(125);
+  }
+  return { base: kv.base, size };
 }
 
 main().catch((err: unknown) => {

@@ -1,4 +1,5 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
@@ -21,7 +22,7 @@ export function buildApps(): void {
 
 /** busyboxTar makes (once) the busybox root file system tarball from Debian's busybox-static. */
 export function busyboxTar(): string {
-  const out = join(repo, "test-fixtures", ".cache", "busybox-rootfs.tar");
+  const out = join(repo, "test-fixtures", ".cache", "busybox-rootfs-v2.tar");
   if (!existsSync(out)) {
     execFileSync("mkdir", ["-p", dirname(out)]);
     execFileSync(join(repo, "test-fixtures", "busybox", "make-rootfs.sh"), [`${out}.tmp`]);
@@ -46,6 +47,10 @@ export class TestDaemon {
   readonly dataRoot: string;
   readonly execRoot: string;
   readonly socket: string;
+  /** This daemon's default bridge device, gateway and user-network pool (its own, as its roots). */
+  readonly bridge: string;
+  readonly bip: string;
+  readonly pool: string;
   proc: ChildProcess | undefined;
   log = "";
 
@@ -54,6 +59,10 @@ export class TestDaemon {
     this.dataRoot = join(this.dir, "data");
     this.execRoot = join(this.dir, "run");
     this.socket = join(this.execRoot, "berth.sock");
+    const r = randomBytes(3);
+    this.bridge = `bt${r.toString("hex")}`;
+    this.bip = `10.${250 + (r[0]! % 5)}.${r[1]}.1/24`;
+    this.pool = `base=10.${200 + (r[2]! % 50)}.0.0/16,size=24`;
   }
 
   get host(): string {
@@ -65,7 +74,19 @@ export class TestDaemon {
     buildApps();
     const proc = spawn(
       process.execPath,
-      [join(repo, "apps/daemon/bin/berthd.js"), "--data-root", this.dataRoot, "--exec-root", this.execRoot],
+      [
+        join(repo, "apps/daemon/bin/berthd.js"),
+        "--data-root",
+        this.dataRoot,
+        "--exec-root",
+        this.execRoot,
+        "--bridge",
+        this.bridge,
+        "--bip",
+        this.bip,
+        "--default-address-pool",
+        this.pool,
+      ],
       {
         stdio: ["ignore", "pipe", "pipe"],
       },
@@ -165,10 +186,28 @@ export class TestDaemon {
     if (this.proc && this.proc.exitCode === null) {
       const ids = this.docker(["ps", "-aq"]).stdout.split("\n").filter(Boolean);
       if (ids.length > 0) this.docker(["rm", "-f", ...ids]);
+      this.docker(["network", "prune", "-f"]);
       await this.stop();
     }
+    // The default bridge outlives a daemon (as docker0 does); a test daemon's goes with it.
+    removeBridgeAndRules(this.bridge);
     spawnSync("umount", ["-R", this.dataRoot], { stdio: "ignore" });
     rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** removeBridgeAndRules deletes a bridge device and every iptables rule berth tagged for it. */
+export function removeBridgeAndRules(bridge: string): void {
+  spawnSync("ip", ["link", "del", bridge], { stdio: "ignore" });
+  for (const table of ["filter", "nat"]) {
+    const rules = spawnSync("iptables", ["-t", table, "-S"], { encoding: "utf8" }).stdout ?? "";
+    for (const line of rules.split("\n")) {
+      if (!line.startsWith("-A ") || !line.includes(`berth:${bridge}`)) continue;
+      const args = line.slice(3).match(/"[^"]*"|\S+/g) ?? [];
+      spawnSync("iptables", ["-t", table, "-D", ...args.map((a) => a.replace(/^"|"$/g, ""))], {
+        stdio: "ignore",
+      });
+    }
   }
 }
 

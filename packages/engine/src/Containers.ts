@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { Conflict, InvalidArgument, isKind, NotFound } from "@berth/errdefs";
@@ -8,15 +8,18 @@ import type { ExitStatus, ImageBackend, RuntimeBackend } from "./backends.ts";
 import type { ContainerMounts } from "./ContainerMounts.ts";
 import type { ContainerStore } from "./ContainerStore.ts";
 import { ContainerEvent, type Events } from "./Events.ts";
+import { writeEtcFiles } from "./etcFiles.ts";
 import { newContainerId, nowRFC3339Nano } from "./ids.ts";
 import { KeyedLock } from "./KeyedLock.ts";
 import { commandOf, mergeImageConfig } from "./merge.ts";
+import type { Networks } from "./Networks.ts";
 import { isValidName, randomName } from "./names.ts";
 import { type RestartClock, RestartManager } from "./RestartManager.ts";
 import { signalNumber } from "./signals.ts";
 import {
   type ContainerConfig,
   type ContainerRecord,
+  type EndpointSettings,
   type HostConfig,
   type MountPoint,
   ZERO_TIME,
@@ -27,6 +30,8 @@ export interface CreateOptions {
   name?: string;
   config: ContainerConfig;
   hostConfig?: HostConfig;
+  /** Docker's `NetworkingConfig`: per-network endpoint settings (aliases, static address). */
+  networkingConfig?: { EndpointsConfig?: Record<string, EndpointSettings | null> | null } | null;
 }
 
 /** CreateReport is what docker answers to a create. */
@@ -57,6 +62,8 @@ export interface ContainersDeps {
   buildSpec: SpecFactory;
   /** Volumes, binds and tmpfs; without it a create asking for mounts is refused. */
   mounts?: ContainerMounts;
+  /** Networks; without it containers get a namespace of their own with only `lo`. */
+  networks?: Networks;
   log?: (msg: string) => void;
   /** Timers for restart back-off (tests pass a fake one); the real clock by default. */
   restartClock?: RestartClock;
@@ -141,7 +148,8 @@ export class Containers {
       }
       name = name.replace(/^\//, "");
     }
-    validateHostConfig(hostConfig);
+    validateHostConfig(hostConfig, this.#d.networks !== undefined);
+    const networks = this.#networksFor(hostConfig, opts.networkingConfig?.EndpointsConfig ?? {});
     const image = await this.#d.images.resolve(userConfig.Image);
     const config = mergeImageConfig(userConfig, image);
     const { path, args } = commandOf(config);
@@ -194,6 +202,7 @@ export class Containers {
         resolvConfPath: join(dir, "resolv.conf"),
         rootfs,
         ...(mounts.length > 0 ? { mounts } : {}),
+        ...(networks ? { networks } : {}),
       };
       await writeEtcFiles(rec);
       await this.#d.store.save(rec);
@@ -207,6 +216,21 @@ export class Containers {
     } finally {
       this.#creating.delete(`${id}\0${finalName}`);
     }
+  }
+
+  /** #networksFor checks the network mode and endpoint configs of a create and resolves them. */
+  #networksFor(
+    hc: HostConfig,
+    endpoints: Record<string, EndpointSettings | null>,
+  ): Record<string, EndpointSettings> | undefined {
+    const mode = hc.NetworkMode || "default";
+    if (mode.startsWith("container:")) {
+      const ref = mode.slice("container:".length);
+      if (!ref) throw new InvalidArgument("--network container: needs a container name or ID");
+      hc.NetworkMode = `container:${this.find(ref).id}`;
+      return undefined;
+    }
+    return this.#d.networks?.endpointsFor(mode, endpoints);
   }
 
   async #prepareMounts(config: ContainerConfig, hc: HostConfig): Promise<MountPoint[]> {
@@ -273,6 +297,7 @@ export class Containers {
     let created = false;
     try {
       if (this.#d.mounts && (await this.#d.mounts.populate(rec))) await this.#d.store.save(rec);
+      await this.#d.networks?.attach(rec, (x) => this.find(x));
       const spec = await this.#d.buildSpec(rec);
       const { pid, conmonPid } = await runtime.create(rec.id, {
         bundle,
@@ -317,6 +342,7 @@ export class Containers {
           : 128;
       if (created) await runtime.delete(rec.id, { force: true }).catch(() => {});
       await runtime.cleanup(rec.id).catch(() => {});
+      await this.#d.networks?.detach(rec);
       await images.unmountContainer(rec.id).catch(() => {});
       rec.state = {
         ...rec.state,
@@ -381,6 +407,7 @@ export class Containers {
     }
     await this.#d.runtime.delete(id, { force: true }).catch(() => {});
     await this.#d.runtime.cleanup(id).catch(() => {});
+    await this.#d.networks?.detach(rec);
     await this.#d.images
       .unmountContainer(id)
       .catch((err) => this.#log(`unmount ${id}: ${(err as Error).message}`));
@@ -715,6 +742,7 @@ export class Containers {
     try {
       await this.#d.runtime.delete(rec.id, { force: true }).catch(() => {});
       await this.#d.runtime.cleanup(rec.id).catch(() => {});
+      await this.#d.networks?.detach(rec);
       await this.#d.images.unmountContainer(rec.id).catch(() => {});
       await this.#d.images.removeContainerLayer(rec.id);
       await rm(this.#bundleDir(rec.id), { recursive: true, force: true });
@@ -797,6 +825,7 @@ export class Containers {
         continue;
       }
       if (await this.#d.runtime.isConmonAlive(rec.id)) {
+        await this.#d.networks?.adopt(rec);
         this.#watch(rec.id);
         continue;
       }
@@ -824,6 +853,30 @@ export class Containers {
         })
         .catch((err) => this.#log(`restart ${rec.id} at daemon start: ${(err as Error).message}`));
     }
+  }
+
+  /** connectNetwork attaches a container to one more network (docker's `network connect`). */
+  async connectNetwork(idOrName: string, network: string, cfg: EndpointSettings = {}): Promise<void> {
+    const nets = this.#d.networks;
+    if (!nets) throw new InvalidArgument("this engine has no network service");
+    const id = this.find(idOrName).id;
+    await this.#lock.run(id, async () => {
+      const rec = this.find(id);
+      await nets.connect(rec, network, cfg);
+      await this.#d.store.save(rec);
+    });
+  }
+
+  /** disconnectNetwork detaches a container from a network (docker's `network disconnect`). */
+  async disconnectNetwork(idOrName: string, network: string, force = false): Promise<void> {
+    const nets = this.#d.networks;
+    if (!nets) throw new InvalidArgument("this engine has no network service");
+    const id = this.find(idOrName).id;
+    await this.#lock.run(id, async () => {
+      const rec = this.find(id);
+      await nets.disconnect(rec, network, force);
+      await this.#d.store.save(rec);
+    });
   }
 
   /** readLogPath gives the engine's log file for `logs`. */
@@ -893,7 +946,7 @@ function toRFC3339Nano(d: Date): string {
   return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000000Z");
 }
 
-function validateHostConfig(hc: HostConfig): void {
+function validateHostConfig(hc: HostConfig, hasNetworks: boolean): void {
   if (hc.Memory !== undefined && hc.Memory !== 0 && hc.Memory < 6 * 1024 * 1024) {
     throw new InvalidArgument("Minimum memory limit allowed is 6MB");
   }
@@ -918,7 +971,7 @@ function validateHostConfig(hc: HostConfig): void {
     throw new InvalidArgument("can't create 'AutoRemove' container with restart policy");
   }
   const nm = hc.NetworkMode ?? "default";
-  if (!["", "default", "bridge", "none", "host"].includes(nm)) {
+  if (!hasNetworks && !["", "default", "bridge", "none", "host"].includes(nm)) {
     throw new NotFound(`network ${nm} not found`);
   }
 }
@@ -942,36 +995,4 @@ function normaliseHostConfig(hc: HostConfig): void {
     if (hc.Memory && hc.Memory > 0) hc.MemorySwap = hc.Memory * 2;
   }
   if (hc.PidsLimit === 0) hc.PidsLimit = null;
-}
-
-/** writeEtcFiles writes the container's /etc/hostname, /etc/hosts and /etc/resolv.conf. */
-async function writeEtcFiles(rec: ContainerRecord): Promise<void> {
-  const hostname = rec.config.Hostname ?? rec.id.slice(0, 12);
-  await writeFile(rec.hostnamePath, `${hostname}\n`);
-  const hosts = [
-    "127.0.0.1\tlocalhost",
-    "::1\tlocalhost ip6-localhost ip6-loopback",
-    "fe00::0\tip6-localnet",
-    "ff00::0\tip6-mcastprefix",
-    "ff02::1\tip6-allnodes",
-    "ff02::2\tip6-allrouters",
-  ];
-  if (rec.hostConfig.NetworkMode !== "host") hosts.push(`127.0.1.1\t${hostname}`);
-  await writeFile(rec.hostsPath, `${hosts.join("\n")}\n`);
-  await writeFile(rec.resolvConfPath, await containerResolvConf());
-}
-
-/**
- * containerResolvConf copies the host's resolv.conf as docker does, dropping loopback name servers
- * (unreachable from the container's own network namespace).
- */
-async function containerResolvConf(): Promise<string> {
-  let host = "";
-  try {
-    host = await readFile("/etc/resolv.conf", "utf8");
-  } catch {
-    return "";
-  }
-  const lines = host.split("\n").filter((l) => !/^\s*nameserver\s+(127\.|::1\b)/.test(l));
-  return `${lines.join("\n").trimEnd()}\n`;
 }

@@ -26,8 +26,10 @@ import { HealthMonitor } from "./HealthMonitor.ts";
 import { type ImageLoadOptions, loadImages, saveImages } from "./imageArchive.ts";
 import { imageHistory, imageInspect, imageSummary } from "./imageViews.ts";
 import { listContainers } from "./listContainers.ts";
+import { Networks, type NetworksOptions } from "./Networks.ts";
 import { type ContainerPruneReport, type ImagePruneReport, pruneContainers, pruneImages } from "./Prune.ts";
 import { type SystemDfReport, systemDf } from "./systemDf.ts";
+import type { ContainerRecord } from "./types.ts";
 import { Volumes } from "./Volumes.ts";
 import { containerInspect, containerSummary } from "./views.ts";
 
@@ -40,6 +42,8 @@ export interface EngineOptions {
   runc?: string;
   conmon?: string;
   log?: (msg: string) => void;
+  /** The default bridge and address pools (dockerd's `--bridge`, `--bip`, `--default-address-pool`). */
+  network?: Pick<NetworksOptions, "bridgeName" | "bridgeIp" | "pools">;
 }
 
 /** One line of container output, as `logs` yields it. */
@@ -87,6 +91,8 @@ export class Engine {
   readonly events: Events;
   /** The healthcheck monitors of running containers (`State.Health`). */
   readonly health: HealthMonitor;
+  /** The network service (`docker network ...`, endpoints and published ports of containers). */
+  readonly networks: Networks;
   readonly snapshots: SnapshotStore;
   readonly runtime: Runtime;
   readonly root: string;
@@ -104,6 +110,7 @@ export class Engine {
       execs: Execs;
       builds: Builds;
       volumes: Volumes;
+      networks: Networks;
       events: Events;
       health: HealthMonitor;
     },
@@ -116,6 +123,7 @@ export class Engine {
     this.containers = parts.containers;
     this.execs = parts.execs;
     this.volumes = parts.volumes;
+    this.networks = parts.networks;
     this.events = parts.events;
     this.health = parts.health;
     this.builds = parts.builds;
@@ -204,8 +212,18 @@ export class Engine {
     const volumes = await Volumes.open(opts.root);
     const events = new Events();
     volumes.onEvent((action, name) => events.emit(VolumeEvent(action, name)));
+    // Containers being removed no longer count for the networks (as they do not for the API).
+    let visible: () => ContainerRecord[] = () => store.all();
+    const networks = await Networks.open({
+      root: opts.root,
+      runRoot: opts.runRoot,
+      ...opts.network,
+      containers: () => visible(),
+      log,
+    });
     const containers = new Containers({
       mounts: new ContainerMounts(volumes, log),
+      networks,
       store,
       images: imageBackend,
       runtime: runtimeBackend,
@@ -254,6 +272,7 @@ export class Engine {
       runRoot: opts.runRoot,
       log,
     });
+    visible = () => containers.all();
     await builds.cleanup();
     volumes.setUsers((name) => containers.volumeUsers(name));
     const engine = new Engine(opts, {
@@ -264,12 +283,15 @@ export class Engine {
       execs,
       builds,
       volumes,
+      networks,
       events,
       health,
     });
     void runtime.checkRunc().catch((err: unknown) => log(`runc: ${(err as Error).message}`));
     await containers.restore();
     await health.restore(store.all());
+    // Namespaces of containers that ended while no daemon ran, rules of bridges that are gone.
+    await networks.sweep().catch((err: unknown) => log(`network sweep: ${(err as Error).message}`));
     return engine;
   }
 
@@ -277,6 +299,7 @@ export class Engine {
   close(): void {
     this.health.close();
     this.containers.shutdown();
+    void this.networks.close();
   }
 
   // ---- containers (docker shapes) ----

@@ -20,7 +20,9 @@ export async function containerSpec(rec: ContainerRecord): Promise<unknown> {
   const cwd = c.WorkingDir && c.WorkingDir !== "" ? c.WorkingDir : "/";
   if (!cwd.startsWith("/"))
     throw new InvalidArgument(`the working directory '${cwd}' is invalid, it needs to be an absolute path`);
-  const network = hc.NetworkMode === "host" ? "host" : "new";
+  // A network namespace made by the network service (bridge networks, `container:`), the host's,
+  // or a new one with only `lo` (`none`, and engines without a network service).
+  const network = rec.sandboxKey ?? (hc.NetworkMode === "host" ? "host" : "new");
   const opts: SpecOptions = {
     rootfs,
     readonlyRootfs: hc.ReadonlyRootfs === true,

@@ -59,6 +59,12 @@ export interface HostConfig {
   SecurityOpt?: string[] | null;
   Sysctls?: Record<string, string> | null;
   Init?: boolean | null;
+  PortBindings?: Record<string, PortBinding[] | null> | null;
+  PublishAllPorts?: boolean;
+  Dns?: string[] | null;
+  DnsSearch?: string[] | null;
+  DnsOptions?: string[] | null;
+  ExtraHosts?: string[] | null;
   [key: string]: unknown;
 }
 
@@ -112,6 +118,43 @@ export interface ContainerRecord {
   rootfs: { lowerdirs: string[]; upperdir: string; workdir: string; merged: string };
   /** Bind mounts, volumes and tmpfs mounts, resolved at create (absent on records from before volumes). */
   mounts?: MountPoint[];
+  /**
+   * The networks the container is attached to, by network name (docker's
+   * `NetworkSettings.Networks`). Addresses are filled while it runs and cleared when it stops.
+   */
+  networks?: Record<string, EndpointSettings>;
+  /** The bind-mounted network namespace while the container runs (docker's `SandboxKey`). */
+  sandboxKey?: string;
+  /** Set when `sandboxKey` belongs to another container (`--network container:ID`). */
+  sandboxOwner?: string;
+  /** Published ports as bound while the container runs (docker's `NetworkSettings.Ports`). */
+  ports?: Record<string, PortBinding[]>;
+}
+
+/** One published port as docker shows it (`HostPort` is a decimal string). */
+export interface PortBinding {
+  HostIp: string;
+  HostPort: string;
+}
+
+/** Docker's `EndpointSettings`: one container's attachment to one network. */
+export interface EndpointSettings {
+  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] } | null;
+  Links?: string[] | null;
+  Aliases?: string[] | null;
+  MacAddress?: string;
+  DriverOpts?: Record<string, string> | null;
+  NetworkID?: string;
+  EndpointID?: string;
+  Gateway?: string;
+  IPAddress?: string;
+  IPPrefixLen?: number;
+  IPv6Gateway?: string;
+  GlobalIPv6Address?: string;
+  GlobalIPv6PrefixLen?: number;
+  DNSNames?: string[] | null;
+  /** The host side of the veth while attached (not shown by inspect). */
+  hostIfName?: string;
 }
 
 /**

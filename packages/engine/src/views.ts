@@ -99,44 +99,89 @@ export function containerInspect(
   };
 }
 
+/** EMPTY_ENDPOINT is an endpoint as docker shows it while the container does not run. */
+const EMPTY_ENDPOINT = {
+  IPAMConfig: null,
+  Links: null,
+  Aliases: null,
+  MacAddress: "",
+  DriverOpts: null,
+  NetworkID: "",
+  EndpointID: "",
+  Gateway: "",
+  IPAddress: "",
+  IPPrefixLen: 0,
+  IPv6Gateway: "",
+  GlobalIPv6Address: "",
+  GlobalIPv6PrefixLen: 0,
+  DNSNames: null,
+};
+
+/** endpointViews renders the container's networks as docker's `NetworkSettings.Networks`. */
+function endpointViews(rec: ContainerRecord): Record<string, unknown> {
+  const nets = rec.networks;
+  if (nets && Object.keys(nets).length > 0) {
+    const out: Record<string, unknown> = {};
+    for (const [name, ep] of Object.entries(nets)) {
+      const { hostIfName: _h, ...view } = ep;
+      out[name] = { ...EMPTY_ENDPOINT, ...view };
+    }
+    return out;
+  }
+  const mode = rec.hostConfig.NetworkMode ?? "default";
+  if (mode.startsWith("container:")) return {};
+  return { [mode === "default" ? "none" : mode]: { ...EMPTY_ENDPOINT } };
+}
+
+/**
+ * portsView renders docker's `NetworkSettings.Ports`: every exposed or published port, with its
+ * host bindings while the container runs and null when it is not published.
+ */
+function portsView(rec: ContainerRecord): Record<string, unknown> {
+  if (!rec.sandboxKey || rec.sandboxOwner) return {};
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(rec.config.ExposedPorts ?? {})) out[k.includes("/") ? k : `${k}/tcp`] = null;
+  for (const [k, v] of Object.entries(rec.ports ?? {})) out[k] = v;
+  return out;
+}
+
 function networkSettings(rec: ContainerRecord): Record<string, unknown> {
-  const mode = rec.hostConfig.NetworkMode === "default" ? "none" : (rec.hostConfig.NetworkMode ?? "none");
+  const bridge = rec.networks?.bridge;
   return {
     Bridge: "",
-    SandboxID: "",
+    SandboxID: rec.sandboxKey && !rec.sandboxOwner ? rec.id.slice(0, 64) : "",
     HairpinMode: false,
     LinkLocalIPv6Address: "",
     LinkLocalIPv6PrefixLen: 0,
-    Ports: {},
-    SandboxKey: "",
+    Ports: portsView(rec),
+    SandboxKey: rec.sandboxKey ?? "",
     SecondaryIPAddresses: null,
     SecondaryIPv6Addresses: null,
-    EndpointID: "",
-    Gateway: "",
+    EndpointID: bridge?.EndpointID ?? "",
+    Gateway: bridge?.Gateway ?? "",
     GlobalIPv6Address: "",
     GlobalIPv6PrefixLen: 0,
-    IPAddress: "",
-    IPPrefixLen: 0,
+    IPAddress: bridge?.IPAddress ?? "",
+    IPPrefixLen: bridge?.IPPrefixLen ?? 0,
     IPv6Gateway: "",
-    MacAddress: "",
-    Networks: {
-      [mode]: {
-        IPAMConfig: null,
-        Links: null,
-        Aliases: null,
-        NetworkID: "",
-        EndpointID: "",
-        Gateway: "",
-        IPAddress: "",
-        IPPrefixLen: 0,
-        IPv6Gateway: "",
-        GlobalIPv6Address: "",
-        GlobalIPv6PrefixLen: 0,
-        MacAddress: "",
-        DriverOpts: null,
-      },
-    },
+    MacAddress: bridge?.MacAddress ?? "",
+    Networks: endpointViews(rec),
   };
+}
+
+/** summaryPorts renders docker's `Ports` of a list entry (published first, then only exposed). */
+function summaryPorts(rec: ContainerRecord): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  const ports = portsView(rec);
+  for (const [k, v] of Object.entries(ports)) {
+    const [p, type = "tcp"] = k.split("/");
+    const bindings = v as { HostIp: string; HostPort: string }[] | null;
+    if (!bindings || bindings.length === 0) out.push({ PrivatePort: Number(p), Type: type });
+    else
+      for (const b of bindings)
+        out.push({ IP: b.HostIp, PrivatePort: Number(p), PublicPort: Number(b.HostPort), Type: type });
+  }
+  return out;
 }
 
 /** quoteArg quotes one argument as docker's `Command` column does (shell-style single quotes). */
@@ -195,12 +240,12 @@ export function containerSummary(rec: ContainerRecord): Record<string, unknown> 
     ImageID: rec.image,
     Command: [rec.path, ...rec.args].map(quoteArg).join(" "),
     Created: Math.floor(Date.parse(rec.created) / 1000),
-    Ports: [],
+    Ports: summaryPorts(rec),
     Labels: rec.config.Labels ?? {},
     State: rec.state.status,
     Status: statusText(rec),
     HostConfig: { NetworkMode: mode },
-    NetworkSettings: { Networks: (networkSettings(rec) as { Networks: unknown }).Networks },
+    NetworkSettings: { Networks: endpointViews(rec) },
     Mounts: mountsView(rec.mounts),
   };
 }

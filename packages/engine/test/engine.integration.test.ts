@@ -11,7 +11,7 @@ const dir = mkdtempSync(join(tmpdir(), "berth-engine-"));
 let engine: Engine | undefined;
 
 function busyboxTar(): string {
-  const out = join(repo, "test-fixtures/.cache/busybox-rootfs.tar");
+  const out = join(repo, "test-fixtures/.cache/busybox-rootfs-v2.tar");
   if (!existsSync(out)) {
     mkdirSync(dirname(out), { recursive: true });
     execFileSync(join(repo, "test-fixtures/busybox/make-rootfs.sh"), [`${out}.tmp`]);
@@ -22,13 +22,19 @@ function busyboxTar(): string {
 
 afterAll(async () => {
   for (const c of engine?.containers.all() ?? []) await engine?.containers.remove(c.id, { force: true });
+  await engine?.networks.destroy();
   engine?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
 describe("Engine embedded in a Node program", () => {
   it("imports an image, runs a container, reads its exit code and logs", async () => {
-    engine = await Engine.open({ root: join(dir, "root"), runRoot: join(dir, "run") });
+    engine = await Engine.open({
+      root: join(dir, "root"),
+      runRoot: join(dir, "run"),
+      // A default bridge of the test's own, removed again by networks.destroy() afterwards.
+      network: { bridgeName: `bte${process.pid % 100000}`, bridgeIp: `10.253.${process.pid % 250}.1/24` },
+    });
     const imageId = await engine.importImage(createReadStream(busyboxTar()), { ref: "busybox:latest" });
     expect(imageId).toMatch(/^sha256:[0-9a-f]{64}$/);
 

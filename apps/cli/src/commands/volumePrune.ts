@@ -4,23 +4,11 @@
  *
  * @since 0.1.0
  */
-import { createInterface } from "node:readline";
 import type { CommandModule } from "../Command.ts";
+import { confirm } from "../confirm.ts";
 import { bool, list } from "../FlagParser.ts";
 import { humanSize } from "../units.ts";
 import { parseFilters } from "./filters.ts";
-
-/** confirm asks docker's question on stdout and reads one answer line from stdin. */
-async function confirm(question: string): Promise<boolean> {
-  process.stdout.write(`${question} [y/N] `);
-  const rl = createInterface({ input: process.stdin });
-  const answer = await new Promise<string>((resolve) => {
-    rl.once("line", resolve);
-    rl.once("close", () => resolve(""));
-  });
-  rl.close();
-  return /^y(es)?$/i.test(answer.trim());
-}
 
 /** command is `berth volume prune`. */
 export const command: CommandModule = {

@@ -29,12 +29,13 @@ export function containerRoutes(router: Router, engine: Engine): void {
     const body = (await readJSON<CreateBody>(ctx.req)) ?? {};
     if (typeof body !== "object" || Array.isArray(body))
       throw new InvalidArgument("invalid create body: expected a JSON object");
-    const { HostConfig, NetworkingConfig: _n, ...config } = body;
+    const { HostConfig, NetworkingConfig, ...config } = body;
     const name = ctx.query.get("name") ?? undefined;
     const report = await c.create({
       ...(name !== undefined && name !== "" ? { name } : {}),
       config,
       ...(HostConfig ? { hostConfig: HostConfig } : {}),
+      ...(NetworkingConfig ? { networkingConfig: NetworkingConfig as never } : {}),
     });
     sendJSON(ctx, 201, report);
   });
