@@ -435,11 +435,14 @@ async function storePlanned(
   try {
     const seen = new Set<Digest>();
     for (const img of planned) {
+      // An image already in the store keeps its own blobs (maybe compressed differently): only
+      // its names move, and no unreferenced copy of its layers is left behind.
+      const present = store.get(img.id) !== undefined;
       for (const l of img.layers) {
         if (seen.has(l.file.digest)) continue;
-        seen.add(l.file.digest);
+        if (!present) seen.add(l.file.digest);
         opts.signal?.throwIfAborted();
-        if (!(await store.content.has(l.file.digest))) {
+        if (!present && !(await store.content.has(l.file.digest))) {
           // The file was hashed as it was unpacked into our private dir: renamed, not copied.
           await adoptBlob(store.content, l.file.path, { digest: l.file.digest, size: l.file.size }, () =>
             createReadStream(l.file.path),
@@ -462,12 +465,16 @@ async function storePlanned(
           return undefined;
         }
       });
-      await store.addImage({
-        manifest: img.manifest,
-        config: img.config,
-        layerSizes: img.layers.map((l) => l.bytes),
-        names: img.refs.map((r) => formatReference(r)),
-      });
+      if (store.get(img.id) === undefined) {
+        await store.addImage({
+          manifest: img.manifest,
+          config: img.config,
+          layerSizes: img.layers.map((l) => l.bytes),
+          names: img.refs.map((r) => formatReference(r)),
+        });
+      } else {
+        for (const r of img.refs) await store.tag(img.id, formatReference(r));
+      }
       const tags = img.refs.map((r) => familiarString(r));
       for (const [k, tag] of tags.entries()) {
         const old = before[k];

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { gzipSync } from "node:zlib";
+import * as zlib from "node:zlib";
 import { createTar } from "@berth/archive";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ArchiveDir, ImageStore, loadArchive, saveArchive } from "../src/index.ts";
@@ -136,7 +136,7 @@ describe("saveArchive", () => {
     const layer = src.get(id)!.layers[0]!;
     const path = src.content.blobPath(layer.digest);
     await rm(path);
-    await writeFile(path, gzipSync(Buffer.from("tampered")));
+    await writeFile(path, zlib.gzipSync(Buffer.from("tampered")));
     await expect(collect(await saveArchive(src, ["box:1"]))).rejects.toThrow(/is corrupt/);
   });
 });
@@ -161,13 +161,39 @@ describe("loadArchive", () => {
   it("loads a gzip-compressed archive and says when a tag moves to the loaded image", async () => {
     const id = await importBox(src, "box:1", "new");
     const old = await importBox(dst, "box:1", "old");
-    const bytes = gzipSync(await collect(await saveArchive(src, ["box:1"])));
+    const bytes = zlib.gzipSync(await collect(await saveArchive(src, ["box:1"])));
     const report = await loadArchive(dst, stream(bytes), { tmpDir: tmp });
     expect(report.messages).toEqual([
       `The image box:1 already exists, renaming the old one with ID ${old} to empty string`,
       "Loaded image: box:1",
     ]);
     expect(dst.resolve("box:1").id).toBe(id);
+  });
+
+  it("loading an image the store has (stored differently) only moves names and adds no blobs", async () => {
+    const id = await importBox(src, "box:1");
+    const gz = await collect(await saveArchive(src, ["box:1"]));
+    await loadArchive(dst, stream(gz), { tmpDir: tmp });
+    // The same image with its layer gzip-compressed (the store has it uncompressed).
+    const img = dst.get(id)!;
+    const layerTar = zlib.gzipSync(await dst.content.readBytes(img.layers[0]!.digest, 1 << 30));
+    const cfg = await dst.content.readBytes(id, 1 << 20);
+    const plain = await tarBytes([
+      { name: `${id.slice(7)}.json`, data: cfg },
+      { name: "l/layer.tar", data: layerTar },
+      {
+        name: "manifest.json",
+        data: JSON.stringify([
+          { Config: `${id.slice(7)}.json`, RepoTags: ["box:2"], Layers: ["l/layer.tar"] },
+        ]),
+      },
+    ]);
+    const before = (await dst.content.list()).sort();
+    expect((await loadArchive(dst, stream(plain), { tmpDir: tmp })).messages).toEqual([
+      "Loaded image: box:2",
+    ]);
+    expect((await dst.content.list()).sort()).toEqual(before);
+    expect(dst.get(id)!.repoTags).toEqual(["box:1", "box:2"]);
   });
 
   it("loads an untagged image as `Loaded image ID`", async () => {
