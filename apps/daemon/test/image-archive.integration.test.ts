@@ -288,6 +288,31 @@ describe("hostile archives are refused and nothing is stored", () => {
     },
   ];
 
+  it("a stored blob that went bad fails the save with an error, not a short archive", async () => {
+    const rootfs = await tarBytes([{ name: "etc/unique", data: `only here ${Date.now()}` }]);
+    const tarFile = join(work, "unique-rootfs.tar");
+    writeFileSync(tarFile, rootfs);
+    expect(d.docker(["import", tarFile, "corrupt:1"]).code).toBe(0);
+    const diffId = JSON.parse(
+      d.docker(["inspect", "-f", "{{json .RootFS.Layers}}", "corrupt:1"]).stdout,
+    )[0] as string;
+    // Imported layers are stored uncompressed: the blob's digest is the diff ID.
+    const blob = join(d.dataRoot, "content", "content", "blobs", "sha256", diffId.slice(7));
+    writeFileSync(blob, Buffer.concat([rootfs.subarray(0, 512), Buffer.alloc(rootfs.length - 512, 0x41)]));
+    const out = join(work, "corrupt.tar");
+    const s = d.docker(["save", "-o", out, "corrupt:1"]);
+    expect(s).toMatchObject({ code: 1, stderr: "unexpected EOF\n" });
+    // The docker CLI keeps what it got; it is no archive a loader would take for whole.
+    expect(run("tar", ["-tf", out]).stdout).not.toContain("manifest.json");
+    // berth save writes to a temp file and renames it only when complete.
+    const viaBerth = join(work, "corrupt-berth.tar");
+    const b = d.berth(["save", "-o", viaBerth, "corrupt:1"]);
+    expect(b.code).toBe(1);
+    expect(b.stderr).toMatch(/^failed to save image: /);
+    expect(existsSync(viaBerth)).toBe(false);
+    expect(readdirSync(work).filter((n) => n.includes("berth-save"))).toEqual([]);
+  });
+
   for (const c of cases) {
     it(`docker load: ${c.name}`, async () => {
       const file = join(work, "hostile.tar");
