@@ -95,6 +95,45 @@ describe("pause and unpause", () => {
   });
 });
 
+describe("events", () => {
+  it("reports pause, unpause, rename, update, top and commit as docker does", () => {
+    const since = Math.floor(Date.now() / 1000) - 1;
+    const id = ok(["run", "-d", "--name", "ev1", "busybox", "sleep", "300"]).trim();
+    ok(["pause", "ev1"]);
+    ok(["unpause", "ev1"]);
+    ok(["rename", "ev1", "ev2"]);
+    ok(["update", "--cpu-shares", "256", "ev2"]);
+    expect(cgroupFile(id, "cpu", "cpu.shares")).toBe("256");
+    ok(["top", "ev2"]);
+    ok(["commit", "ev2", "evimg"]);
+    const until = Math.floor(Date.now() / 1000) + 1;
+    const out = ok([
+      "events",
+      "--since",
+      String(since),
+      "--until",
+      String(until),
+      "--filter",
+      "type=container",
+      "--format",
+      "{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.oldName}}",
+    ]);
+    const actions = out.trim().split("\n");
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        "pause ev1 <no value>",
+        "unpause ev1 <no value>",
+        "rename ev2 /ev1",
+        "update ev2 <no value>",
+        "top ev2 <no value>",
+        "commit ev2 <no value>",
+      ]),
+    );
+    expect(actions.indexOf("pause ev1 <no value>")).toBeLessThan(actions.indexOf("unpause ev1 <no value>"));
+    ok(["rm", "-f", "ev2"]);
+  });
+});
+
 describe("rename", () => {
   it("renames, and refuses a taken or invalid name", () => {
     ok(["create", "--name", "r1", "busybox"]);

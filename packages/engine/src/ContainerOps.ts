@@ -150,9 +150,10 @@ export class ContainerOps {
           `Conflict. The container name "/${name}" is already in use by container "${holder?.id ?? ""}". You have to remove (or rename) that container to be able to reuse that name.`,
         );
       }
+      const oldName = `/${rec.name}`;
       rec.name = name;
       await this.#d.containers.save(rec);
-      this.#d.containers.emitEvent(rec.id, "rename");
+      this.#d.containers.emitEvent(rec.id, "rename", { oldName });
     });
   }
 
@@ -164,7 +165,9 @@ export class ContainerOps {
     if (rec.state.status !== "running" && rec.state.status !== "paused")
       throw new Conflict(`Container ${rec.id} is not running`);
     const pids = await cgroupPids(`${CGROUP_PARENT}/${rec.id}`);
-    return runPs(psArgs, pids);
+    const report = await runPs(psArgs, pids);
+    this.#d.containers.emitEvent(rec.id, "top");
+    return report;
   }
 
   /** changes is docker's `diff`: what the container added, changed and deleted in its root file system. */
@@ -178,7 +181,10 @@ export class ContainerOps {
    * when it finished; a stopped container's file system is mounted for that time.
    */
   async export(idOrName: string, consume: (tar: Readable) => Promise<void>): Promise<void> {
-    await this.#withRootfs(idOrName, false, async (_rec, rootfs) => consume(createTar(rootfs)));
+    await this.#withRootfs(idOrName, false, async (rec, rootfs) => {
+      await consume(createTar(rootfs));
+      this.#d.containers.emitEvent(rec.id, "export");
+    });
   }
 
   /**
@@ -234,7 +240,11 @@ export class ContainerOps {
         names: ref ? [ref] : [],
         parent: base.id as Digest,
       });
-      this.#d.containers.emitEvent(rec.id, "commit");
+      this.#d.containers.emitEvent(rec.id, "commit", {
+        comment: opts.comment ?? "",
+        imageID: img.id,
+        imageRef: ref ?? "",
+      });
       return { Id: img.id };
     });
   }
@@ -336,9 +346,10 @@ export class ContainerOps {
     path: string,
     consume: (stat: PathStat, tar: Readable) => Promise<void>,
   ): Promise<void> {
-    await this.#withPath(idOrName, path, false, async (loc) => {
+    await this.#withPath(idOrName, path, false, async (loc, rec) => {
       const stat = await statPath(loc);
       await consume(stat, archivePath(loc));
+      this.#d.containers.emitEvent(rec.id, "archive-path");
     });
   }
 
@@ -356,6 +367,7 @@ export class ContainerOps {
       if (rec.hostConfig.ReadonlyRootfs && loc.root === rec.rootfs.merged)
         throw new Conflict("container rootfs is marked read-only");
       await extractToPath(loc, input, opts);
+      this.#d.containers.emitEvent(rec.id, "extract-to-dir");
     });
   }
 

@@ -587,9 +587,12 @@ export class Containers {
     await this.#d.store.save(rec);
   }
 
-  /** emitEvent publishes a lifecycle event (`pause`, `unpause`, `rename`, `update`, `commit`, ...). */
-  emitEvent(id: string, action: string): void {
-    this.#emit(id, action);
+  /**
+   * emitEvent publishes a lifecycle event (`pause`, `unpause`, `rename`, `update`, `commit`, `top`,
+   * `export`, `archive-path`, `extract-to-dir`) with docker's extra attributes (`oldName`, ...).
+   */
+  emitEvent(id: string, action: string, extra: Record<string, string> = {}): void {
+    this.#emit(id, action, extra);
   }
 
   /**

@@ -354,7 +354,7 @@ export class Runtime {
     add("memory", r.memory);
     add("memory-swap", r.memorySwap);
     add("memory-reservation", r.memoryReservation);
-    add("cpu-shares", r.cpuShares);
+    add("cpu-share", r.cpuShares);
     add("cpu-period", r.cpuPeriod);
     add("cpu-quota", r.cpuQuota);
     add("pids-limit", r.pidsLimit);
