@@ -33,6 +33,7 @@ export {
   type PullReport,
   parsePullReference,
   pullImage,
+  type StoredLayer,
   selectManifest,
 } from "./pullImage.ts";
 export { defaultMountCandidates, type PushOptions, type PushReport, pushImage } from "./pushImage.ts";

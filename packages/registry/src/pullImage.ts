@@ -7,12 +7,14 @@
  *
  * @since 0.1.0
  */
-import { Transform } from "node:stream";
+import { PassThrough, type Readable, Transform } from "node:stream";
+import { decompress, measureTar } from "@berth/archive";
 import { FailedPrecondition, isKind, NotFound, Unavailable } from "@berth/errdefs";
 import type { ImageRecord, ImageStore } from "@berth/image";
 import {
   type Descriptor,
   type Digest,
+  digestTransform,
   formatReference,
   type Index,
   isIndex,
@@ -43,7 +45,25 @@ export interface PullOptions {
   readonly concurrency?: number;
   /** Attempts per layer on transient errors (whole-layer restarts); default 3. */
   readonly layerAttempts?: number;
+  /**
+   * Called for each manifest index as soon as its blob is in the content store (verified), with
+   * its diff ID: lets a caller unpack layers while later ones are still downloading.
+   */
+  readonly onLayerStored?: (layer: StoredLayer) => void;
   readonly signal?: AbortSignal;
+}
+
+/** StoredLayer describes a layer whose blob is in the content store (see {@link PullOptions.onLayerStored}). */
+export interface StoredLayer {
+  /** Index in the manifest's layers (bottom first). */
+  readonly index: number;
+  readonly digest: Digest;
+  /** The config's diff ID for this index (verified for downloaded layers). */
+  readonly diffId: Digest;
+  /** Size of the blob in bytes. */
+  readonly size: number;
+  /** False when the blob was already in the store. */
+  readonly downloaded: boolean;
 }
 
 /** PullReport says what was pulled. */
@@ -168,31 +188,80 @@ export async function pullImage(
     );
   }
 
+  // One blob has one uncompressed content: a config giving it two diff IDs is lying.
+  const diffIdByBlob = new Map<Digest, Digest>();
+  manifest.layers.forEach((l, i) => {
+    const want = config.rootfs.diff_ids[i]!;
+    const seen = diffIdByBlob.get(l.digest);
+    if (seen !== undefined && seen !== want) {
+      throw new FailedPrecondition(
+        `layer ${l.digest} appears with two diff IDs in the image config: ${seen} and ${want}`,
+      );
+    }
+    diffIdByBlob.set(l.digest, want);
+  });
+
   const content = images.content;
   const present = new Set<Digest>();
   for (const l of manifest.layers) if (await content.has(l.digest)) present.add(l.digest);
+  // A blob already here must have the diff ID this config claims, or a lying config could key
+  // another layer's unpacked snapshot under its chain ID (cache poisoning).
+  const known = new Map<Digest, Digest>();
+  for (const img of images.list()) for (const l of img.layers) known.set(l.digest, l.diffId);
+  for (const d of present) {
+    const want = diffIdByBlob.get(d)!;
+    const have = known.get(d) ?? (await checkDiffIdOf(images, d, want));
+    if (have !== want) {
+      throw new FailedPrecondition(
+        `layer diff ID mismatch: ${d} is stored with diff ID ${have}, the image config says ${want}`,
+      );
+    }
+  }
   const missing = [
     ...new Map(manifest.layers.filter((l) => !present.has(l.digest)).map((l) => [l.digest, l])).values(),
   ];
   // As dockerd: when the image itself is already here, there is nothing to report per layer.
-  const known = images.get(manifest.config.digest) !== undefined && missing.length === 0;
-  for (const l of known ? [] : manifest.layers) {
+  const imageKnown = images.get(manifest.config.digest) !== undefined && missing.length === 0;
+  for (const l of imageKnown ? [] : manifest.layers) {
     emit({
       id: shortDigest(l.digest),
       status: present.has(l.digest) ? "Already exists" : "Pulling fs layer",
     });
   }
   const added: Digest[] = [];
+  /** Content sizes measured while downloading (addImage measures the others). */
+  const sizes = new Map<Digest, number>();
   try {
+    const diffIdOf = (d: Digest) => config.rootfs.diff_ids[manifest.layers.findIndex((l) => l.digest === d)]!;
+    const stored = (d: Digest, downloaded: boolean) => {
+      manifest.layers.forEach((l, index) => {
+        if (l.digest === d)
+          opts.onLayerStored?.({
+            index,
+            digest: d,
+            size: l.size,
+            diffId: config.rootfs.diff_ids[index]!,
+            downloaded,
+          });
+      });
+    };
+    for (const d of present) stored(d, false);
     await pool(missing, opts.concurrency ?? 3, async (layer) => {
-      await downloadLayer(client, images, repo, layer, opts);
+      sizes.set(layer.digest, await downloadLayer(client, images, repo, layer, diffIdOf(layer.digest), opts));
       added.push(layer.digest);
+      stored(layer.digest, true);
     });
     const before = tryResolve(images, formatReference(reference));
     const names = [formatReference({ domain: reference.domain, path: reference.path, digest: top.digest })];
     if (reference.digest === undefined && reference.tag !== undefined)
       names.unshift(formatReference(reference));
-    const image = await images.addImage({ manifest: manifestBytes, config: configBytes, names });
+    const layerSizes = manifest.layers.map((l) => sizes.get(l.digest));
+    const image = await images.addImage({
+      manifest: manifestBytes,
+      config: configBytes,
+      names,
+      ...(layerSizes.every((n) => n !== undefined) ? { layerSizes: layerSizes as number[] } : {}),
+    });
     return {
       reference,
       digest: top.digest,
@@ -231,8 +300,9 @@ async function downloadLayer(
   images: ImageStore,
   repo: { domain: string; path: string },
   layer: Descriptor,
+  diffId: Digest,
   opts: PullOptions,
-): Promise<void> {
+): Promise<number> {
   const emit = opts.onProgress ?? (() => {});
   const id = shortDigest(layer.digest);
   const attempts = opts.layerAttempts ?? 3;
@@ -253,13 +323,31 @@ async function downloadLayer(
         },
       });
       body.on("error", (err) => counter.destroy(err));
-      // ingest verifies size (stops reading at size + 1) and digest before anything is visible.
-      const done = images.content.ingest(body.pipe(counter), {
+      body.pipe(counter);
+      // Two readers of the same bytes: the store (verifies size and digest before anything is
+      // visible) and the diff ID check (decompresses, hashes the tar, measures its content).
+      const toStore = new PassThrough();
+      const toCheck = new PassThrough();
+      counter.pipe(toStore);
+      counter.pipe(toCheck);
+      counter.on("error", (err) => {
+        toStore.destroy(err);
+        toCheck.destroy(err);
+      });
+      const checking = checkDiffId(toCheck, diffId).catch((err: unknown) => {
+        // Keep the bytes flowing to the store: its own digest check reports first, and the
+        // blob is deleted again below.
+        toCheck.resume();
+        throw err;
+      });
+      checking.catch(() => {});
+      const done = images.content.ingest(toStore, {
         expected: layer.digest,
         size: layer.size,
         ref: `layer-${layer.digest}`,
         ifExists: "ok",
       });
+      done.catch(() => toCheck.destroy());
       await done.catch(async (err: unknown) => {
         // Another pull is downloading the same layer: wait for it to land instead.
         if (!isKind(err, "Unavailable") || !/locked since/.test((err as Error).message)) throw err;
@@ -270,9 +358,14 @@ async function downloadLayer(
         }
         throw err;
       });
+      const measured = await checking.catch(async (err: unknown) => {
+        // The blob matched its digest but not the config's diff ID: it must not stay.
+        await images.content.delete(layer.digest).catch(() => {});
+        throw err;
+      });
       emit({ id, status: "Verifying Checksum" });
       emit({ id, status: "Download complete" });
-      return;
+      return measured;
     } catch (err) {
       if (opts.signal?.aborted || attempt >= attempts || !isRetryable(err)) {
         if (isKind(err, "FailedPrecondition")) {
@@ -289,5 +382,41 @@ async function downloadLayer(
       emit({ id, status: `Retrying in ${attempt} second${attempt === 1 ? "" : "s"}` });
       await new Promise((r) => setTimeout(r, 250 * attempt));
     }
+  }
+}
+
+/**
+ * checkDiffId decompresses a layer stream, hashes the tar and measures its content; a tar that
+ * does not hash to the config's diff ID is refused (FailedPrecondition), as dockerd refuses it.
+ * Returns docker's layer size (the sum of regular-file sizes).
+ */
+async function checkDiffId(input: Readable, diffId: Digest): Promise<number> {
+  input.on("error", () => {});
+  const { stream } = await decompress(input);
+  const hasher = digestTransform();
+  stream.on("error", (err) => hasher.destroy(err));
+  const measure = await measureTar(stream.pipe(hasher));
+  // measureTar stops at the end-of-archive marker; hash what follows (padding) too.
+  for await (const _ of hasher) {
+    // drain
+  }
+  const got = hasher.digest();
+  if (got !== diffId) {
+    throw new FailedPrecondition(
+      `layer diff ID mismatch: uncompressed content hashes to ${got}, the image config says ${diffId}`,
+    );
+  }
+  return measure.bytes;
+}
+
+/** checkDiffIdOf hashes a stored blob's uncompressed content; returns its diff ID. */
+async function checkDiffIdOf(images: ImageStore, digest: Digest, want: Digest): Promise<Digest> {
+  try {
+    await checkDiffId(await images.content.readStream(digest), want);
+    return want;
+  } catch (err) {
+    const m = /hashes to (sha256:[0-9a-f]{64})/.exec((err as Error).message);
+    if (m) return m[1] as Digest;
+    throw err;
   }
 }

@@ -6,6 +6,7 @@ import { createServer, request, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { ImageStore } from "@berth/image";
 import { type Digest, OCI_INDEX, sha256 } from "@berth/oci";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -275,6 +276,35 @@ describe("plain registry (no auth)", () => {
     } finally {
       p.server.close();
     }
+  });
+
+  it("refuses a layer whose content does not match the config's diff ID and stores nothing", async () => {
+    const img = await importImage(src, `${reg.host}/liar:1`, small);
+    const c = client();
+    const repo = { domain: reg.host, path: "liar" };
+    const layer = img.layers[0]!;
+    await c.uploadBlob(repo, layer.digest, layer.size, () => src.content.readStream(layer.digest));
+    const config = JSON.parse((await src.content.readBytes(img.id, 1 << 20)).toString()) as {
+      rootfs: { diff_ids: string[] };
+    };
+    config.rootfs.diff_ids = [sha256("something else")];
+    const cbytes = Buffer.from(JSON.stringify(config));
+    await c.uploadBlob(repo, sha256(cbytes), cbytes.length, async () => Readable.from([cbytes]));
+    const manifest = JSON.parse((await src.content.readBytes(img.manifestDigest, 1 << 20)).toString()) as {
+      config: { digest: string; size: number };
+    };
+    manifest.config = { ...manifest.config, digest: sha256(cbytes), size: cbytes.length };
+    await c.putManifest(repo, "1", Buffer.from(JSON.stringify(manifest)), img.manifestMediaType);
+    const dst = await newStore();
+    await failure(pullImage(c, dst, `${reg.host}/liar:1`), "FailedPrecondition", /layer diff ID mismatch/);
+    await storeIsEmpty(dst);
+    // With the genuine layer already stored, the lie is caught without downloading anything.
+    await src.tag(img.id, `${reg.host}/liar:real`);
+    await pushImage(c, src, `${reg.host}/liar:real`);
+    const warm = await newStore();
+    await pullImage(c, warm, `${reg.host}/liar:real`);
+    await failure(pullImage(c, warm, `${reg.host}/liar:1`), "FailedPrecondition", /is stored with diff ID/);
+    expect(warm.list().map((i) => i.id)).toEqual([img.id]);
   });
 
   it("refuses an oversized or malformed manifest", async () => {

@@ -9,6 +9,7 @@ import {
   pushImage,
   RegistryClient,
   StaticCredentials,
+  type StoredLayer,
 } from "@berth/registry";
 import { readJSON, resOf, sendJSON } from "../http.ts";
 import type { Ctx, Router } from "../Router.ts";
@@ -195,6 +196,35 @@ async function pullOne(
     headerSent = true;
     out.send({ status: `Pulling from ${ref.path}`, id: ref.digest !== undefined ? familiar : ref.tag });
   };
+  // Unpack layers bottom-up as soon as each is stored, while later ones still download.
+  const ready = new Map<number, StoredLayer>();
+  const prefix: StoredLayer[] = [];
+  const completed = new Set<string>();
+  let unpacking: Promise<void> = Promise.resolve();
+  let unpackError: unknown;
+  const pump = () => {
+    while (ready.has(prefix.length)) {
+      const layer = ready.get(prefix.length)!;
+      prefix.push(layer);
+      const layers = [...prefix];
+      unpacking = unpacking.then(async () => {
+        if (unpackError !== undefined) return;
+        const id = layer.digest.slice(7, 19);
+        const report = layer.downloaded && !completed.has(id);
+        try {
+          if (report)
+            out.send(progressLine({ id, status: "Extracting", current: layer.size, total: layer.size }));
+          await engine.snapshots.prepareImage({ layers });
+          if (report) {
+            completed.add(id);
+            out.send(progressLine({ id, status: "Pull complete" }));
+          }
+        } catch (err) {
+          unpackError = err;
+        }
+      });
+    }
+  };
   const report = await pullImage(client, engine.images, ref, {
     ...(platform ? { platform } : {}),
     signal,
@@ -202,18 +232,23 @@ async function pullOne(
       header();
       out.send(progressLine(e));
     },
-  });
+    onLayerStored: (layer) => {
+      header();
+      ready.set(layer.index, layer);
+      pump();
+    },
+  }).finally(() => unpacking);
   header();
-  const downloaded = report.layers.filter((l) => l.downloaded);
-  for (const l of downloaded) {
-    const id = l.descriptor.digest.slice(7, 19);
-    out.send(
-      progressLine({ id, status: "Extracting", current: l.descriptor.size, total: l.descriptor.size }),
-    );
-  }
+  await unpacking;
+  if (unpackError !== undefined) throw unpackError;
   await engine.snapshots.prepareImage(report.image);
-  for (const l of downloaded)
-    out.send(progressLine({ id: l.descriptor.digest.slice(7, 19), status: "Pull complete" }));
+  for (const l of report.layers) {
+    const id = l.descriptor.digest.slice(7, 19);
+    if (l.downloaded && !completed.has(id)) {
+      completed.add(id);
+      out.send(progressLine({ id, status: "Pull complete" }));
+    }
+  }
   out.send({ status: `Digest: ${report.digest}` });
   // dockerd's event: ID is the reference pulled, `name` its repository.
   const labels = report.image.config.config?.Labels ?? null;
