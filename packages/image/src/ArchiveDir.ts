@@ -150,8 +150,8 @@ export class ArchiveDir {
               inspector?.abort();
               throw err;
             }
-            const layer = inspector === undefined ? undefined : await inspector.finish();
             const digest = `sha256:${hash.digest("hex")}` as Digest;
+            const layer = inspector === undefined ? undefined : await inspector.finish(digest);
             const blob = BLOB_PATH.exec(name);
             if (blob !== null && blob[2] !== digest.slice(7)) {
               throw new FailedPrecondition(
@@ -314,8 +314,8 @@ function looksLikeLayer(head: Buffer): boolean {
 interface Inspector {
   /** write passes a chunk on and calls `done` once it may take more (or has given up). */
   write(chunk: Buffer, done: () => void): void;
-  /** finish ends the input and returns what was found, or undefined if it is not a layer. */
-  finish(): Promise<LayerDiffId | undefined>;
+  /** finish ends the input and returns what was found (given the member's digest), or undefined. */
+  finish(digest: Digest): Promise<LayerDiffId | undefined>;
   /** abort stops the inspection (the member could not be written). */
   abort(): void;
 }
@@ -323,7 +323,9 @@ interface Inspector {
 function startInspector(): Inspector {
   const tee = new PassThrough({ highWaterMark: 1 << 20 });
   let failed = false;
-  const result = layerDiffId(tee).catch(() => {
+  // An uncompressed layer's diff ID is the member's digest, known by the time finish is called.
+  let digest: Digest | undefined;
+  const result = layerDiffId(tee, { plainDigest: () => digest! }).catch(() => {
     failed = true;
     tee.destroy();
     return undefined;
@@ -346,7 +348,8 @@ function startInspector(): Inspector {
       tee.on("drain", go);
       tee.on("close", go);
     },
-    async finish() {
+    async finish(d) {
+      digest = d;
       if (!tee.destroyed) tee.end();
       return result;
     },

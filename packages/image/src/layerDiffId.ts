@@ -22,11 +22,19 @@ export interface LayerDiffId {
  * uncompressed byte (the diff ID, including any padding after the end-of-archive blocks) and
  * parses the tar headers to measure its content, without touching the file system. A stream that
  * is not a tar is InvalidArgument; more than `maxBytes` uncompressed bytes is ResourceExhausted.
+ * `plainDigest` gives the blob's own digest (read once the input has ended) when the caller
+ * hashes the blob anyway: an uncompressed blob then takes it as its diff ID instead of hashing
+ * the same bytes twice.
  */
-export async function layerDiffId(input: Readable, opts: { maxBytes?: number } = {}): Promise<LayerDiffId> {
+export async function layerDiffId(
+  input: Readable,
+  opts: { maxBytes?: number; plainDigest?: () => Digest } = {},
+): Promise<LayerDiffId> {
   const max = opts.maxBytes ?? DEFAULT_MAX_LAYER_BYTES;
   const { stream, compression } = await decompress(input);
   const hash = createHash("sha256");
+  // An uncompressed blob's diff ID is its own digest: no need to hash the same bytes twice.
+  const plainKnown = compression === "none" && opts.plainDigest !== undefined;
   const extract = tar.extract();
   let bytes = 0;
   let tarBytes = 0;
@@ -45,7 +53,7 @@ export async function layerDiffId(input: Readable, opts: { maxBytes?: number } =
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       tarBytes += chunk.length;
       if (tarBytes > max) throw new ResourceExhausted(`layer exceeds the limit of ${max} bytes`);
-      hash.update(chunk);
+      if (!plainKnown) hash.update(chunk);
       if (extract.destroyed || parsed) continue;
       if (!extract.write(chunk)) {
         await new Promise<void>((res) => {
@@ -68,5 +76,6 @@ export async function layerDiffId(input: Readable, opts: { maxBytes?: number } =
     if (isBerthError(err)) throw err;
     throw new InvalidArgument(`invalid layer tar: ${(err as Error)?.message ?? String(err)}`, { cause: err });
   }
-  return { compression, diffId: `sha256:${hash.digest("hex")}` as Digest, bytes, tarBytes };
+  const diffId = plainKnown ? opts.plainDigest!() : (`sha256:${hash.digest("hex")}` as Digest);
+  return { compression, diffId, bytes, tarBytes };
 }
