@@ -251,6 +251,12 @@ describe("diff, commit and export", () => {
     ok(["commit", "c2", "live:1"]);
     expect(inspect("c2").State.Status).toBe("running");
     expect(ok(["run", "--rm", "live:1", "cat", "/live"])).toBe("live\n");
+    // Without pausing, and the export of a running container.
+    ok(["commit", "--pause=false", "-c", "LABEL stage=two", "c2", "live:2"]);
+    expect(ok(["image", "inspect", "--format", "{{.Config.Labels.stage}}", "live:2"])).toBe("two\n");
+    const tarFile = join(work, "c2.tar");
+    ok(["export", "-o", tarFile, "c2"]);
+    expect(run("tar", ["xOf", tarFile, "live"]).stdout).toBe("live\n");
     ok(["rm", "-f", "c2"]);
   });
 
