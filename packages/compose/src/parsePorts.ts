@@ -72,7 +72,7 @@ export function parsePort(entry: unknown): PortConfig[] {
   let h: [number, number] | undefined;
   if (hostPart !== undefined && hostPart !== "") {
     h = range(hostPart, "host");
-    if (h[1] - h[0] + 1 !== count && h[0] !== h[1]) {
+    if (count > 1 && h[1] - h[0] + 1 !== count) {
       throw new InvalidArgument(
         `invalid port ${JSON.stringify(text)}: host and container ranges differ in size`,
       );
