@@ -192,6 +192,9 @@ async function planDockerArchive(archive: ArchiveDir): Promise<PlannedImage[]> {
         throw new InvalidArgument(`invalid archive: ${where}.Layers[${j}] is not a path`);
       layers.push(await verifyLayer(archive.resolve(path), undefined, diffIds[j]!, j));
     }
+    if (item.RepoTags !== undefined && item.RepoTags !== null && !Array.isArray(item.RepoTags)) {
+      throw new InvalidArgument(`invalid archive: ${where}.RepoTags is not an array`);
+    }
     const refs = (item.RepoTags ?? []).map((t) => {
       if (typeof t !== "string")
         throw new InvalidArgument(`invalid archive: ${where}.RepoTags holds a non-string`);
@@ -203,6 +206,7 @@ async function planDockerArchive(archive: ArchiveDir): Promise<PlannedImage[]> {
     const verbatim = ociManifests.find(
       (m) =>
         m.manifest.config.digest === id &&
+        m.manifest.config.size === bytes.length &&
         m.manifest.layers.length === layers.length &&
         m.manifest.layers.every(
           (l, k) => l.digest === layers[k]!.file.digest && l.size === layers[k]!.file.size,

@@ -188,6 +188,31 @@ describe("loadArchive refuses hostile archives and stores nothing", () => {
     );
   });
 
+  it("a manifest.json of the wrong shape", async () => {
+    const l = await makeLayer({ "etc/motd": "hi" });
+    const cfg = makeConfig([l]);
+    const files: Entry[] = [
+      { name: "c.json", data: cfg },
+      { name: "layer.tar", data: l.tar },
+    ];
+    for (const [manifest, message] of [
+      [{ Config: "c.json" }, /manifest.json is not a JSON array/],
+      [[{ Config: "c.json" }], /needs a Config path and a Layers array/],
+      [[{ Config: "c.json", RepoTags: "e:1", Layers: ["layer.tar"] }], /RepoTags is not an array/],
+      [
+        [{ Config: "c.json", RepoTags: ["e@sha256:" + "a".repeat(64)], Layers: ["layer.tar"] }],
+        /invalid tag/,
+      ],
+      [[{ Config: "c.json", RepoTags: ["e:1"], Layers: [] }], /lists 0 layers, its config has 1 diff_ids/],
+      [[{ Config: "missing.json", RepoTags: ["e:1"], Layers: ["layer.tar"] }], /not a file in the archive/],
+    ] as const) {
+      await expectRefused(
+        await tarBytes([...files, { name: "manifest.json", data: JSON.stringify(manifest) }]),
+        message as RegExp,
+      );
+    }
+  });
+
   it("a config whose name is not its digest", async () => {
     const l = await makeLayer({ "etc/motd": "hi" });
     const cfg = makeConfig([l]);
