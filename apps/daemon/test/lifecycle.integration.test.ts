@@ -244,7 +244,7 @@ describe("diff, commit and export", () => {
   });
 
   it("commits a running container, pausing it by default", () => {
-    ok(["run", "-d", "--name", "c2", "busybox", "sh", "-c", "echo live > /live; sleep 300"]);
+    ok(["run", "-d", "--name", "c2", "-e", "KEEP=1", "busybox", "sh", "-c", "echo live > /live; sleep 300"]);
     for (let i = 0; i < 50 && d.docker(["exec", "c2", "test", "-f", "/live"]).code !== 0; i++) {
       run("sleep", ["0.1"]);
     }
@@ -252,8 +252,10 @@ describe("diff, commit and export", () => {
     expect(inspect("c2").State.Status).toBe("running");
     expect(ok(["run", "--rm", "live:1", "cat", "/live"])).toBe("live\n");
     // Without pausing, and the export of a running container.
-    ok(["commit", "--pause=false", "-c", "LABEL stage=two", "c2", "live:2"]);
+    ok(["commit", "--pause=false", "-c", "LABEL stage=two", "-c", "ENV X=2", "c2", "live:2"]);
     expect(ok(["image", "inspect", "--format", "{{.Config.Labels.stage}}", "live:2"])).toBe("two\n");
+    const env = ok(["run", "--rm", "live:2", "env"]).split("\n");
+    expect(env).toEqual(expect.arrayContaining(["KEEP=1", "X=2"]));
     const tarFile = join(work, "c2.tar");
     ok(["export", "-o", tarFile, "c2"]);
     expect(run("tar", ["xOf", tarFile, "live"]).stdout).toBe("live\n");

@@ -194,7 +194,8 @@ export class ContainerOps {
    */
   async commit(idOrName: string, opts: CommitOptions = {}): Promise<{ Id: string }> {
     const ref = opts.repo ? normaliseRef(opts.repo, opts.tag) : undefined;
-    const changes = parseChanges(opts.changes ?? [], {});
+    const changes = opts.changes ?? [];
+    parseChanges(changes, {}); // refuse a bad instruction before touching the container
     return this.#withRootfs(idOrName, opts.pause !== false, async (rec, rootfs) => {
       const base = this.#d.images.resolve(rec.image);
       const diff = await commitLayer(
@@ -448,12 +449,13 @@ function normaliseRef(repo: string, tag: string | undefined): string {
 
 /**
  * commitConfig is the new image's config: the image fields of the container's config, then the
- * non-empty fields of the request body, then the `--change` instructions (dockerd's precedence).
+ * non-empty fields of the request body, then the `--change` instructions applied on top of both
+ * (dockerd's precedence): `ENV`, `LABEL`, `EXPOSE` and `VOLUME` add to what is there.
  */
 export function commitConfig(
   container: ContainerConfig,
   body: ContainerConfig | undefined,
-  changes: ConfigChanges,
+  changes: readonly string[],
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const k of IMAGE_CONFIG_FIELDS) {
@@ -466,5 +468,5 @@ export function commitConfig(
     if (Array.isArray(v) && v.length === 0) continue;
     out[k] = v;
   }
-  return { ...out, ...changes };
+  return { ...out, ...parseChanges([...changes], out as ConfigChanges) };
 }

@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { commitConfig } from "../src/ContainerOps.ts";
 import { containerChanges, isInitPath } from "../src/containerChanges.ts";
 import { parsePsOutput, validatePsArgs } from "../src/containerTop.ts";
 import { planUpdate } from "../src/containerUpdate.ts";
@@ -164,6 +165,29 @@ describe("stats parsers", () => {
         tx_errors: 0,
         tx_dropped: 0,
       },
+    });
+  });
+});
+
+describe("commitConfig", () => {
+  it("takes the container's image fields, the body's, then the changes on top of both", () => {
+    const cfg = commitConfig(
+      {
+        Hostname: "abc",
+        Env: ["PATH=/bin", "A=1"],
+        Cmd: ["sh"],
+        Labels: { keep: "1" },
+        Tty: true,
+        WorkingDir: "",
+      },
+      { Cmd: ["top"], Env: [] },
+      ["ENV B=2 A=3", "LABEL extra=yes", "EXPOSE 80"],
+    );
+    expect(cfg).toEqual({
+      Env: ["PATH=/bin", "A=3", "B=2"],
+      Cmd: ["top"],
+      Labels: { keep: "1", extra: "yes" },
+      ExposedPorts: { "80/tcp": {} },
     });
   });
 });
