@@ -6,18 +6,13 @@
  * @since 0.1.0
  */
 import { InvalidArgument } from "@berth/errdefs";
-import Ajv2020, { type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
-import { COMPOSE_SCHEMA } from "./generated/composeSchema.ts";
+import type { ErrorObject, ValidateFunction } from "ajv";
+import precompiled from "./generated/composeValidator.js";
 import { Override, Reset, type YamlSource } from "./parseYaml.ts";
 
-let compiled: ValidateFunction | undefined;
-
+/** validator is the schema compiled ahead of time by scripts/gen-schema.mjs (ajv standalone). */
 function validator(): ValidateFunction {
-  if (!compiled) {
-    const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false });
-    compiled = ajv.compile(COMPOSE_SCHEMA);
-  }
-  return compiled;
+  return precompiled;
 }
 
 /** formatPath renders JSON-pointer segments as compose's dotted path: `services.web.ports[0]`. */
