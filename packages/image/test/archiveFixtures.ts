@@ -124,6 +124,8 @@ export async function ociLayoutArchive(opts: {
   annotations?: Record<string, string>;
   platforms?: Array<{ os: string; architecture: string; cmd: string[] }>;
   prefix?: string;
+  /** Media type of the layers (their bytes are each FixtureLayer's `gz`); default tar+gzip. */
+  layerMediaType?: string;
 }): Promise<{ tar: Buffer; manifests: Array<`sha256:${string}`>; configs: Array<`sha256:${string}`> }> {
   const blobs = new Map<string, Buffer>();
   const put = (b: Buffer) => {
@@ -146,7 +148,7 @@ export async function ociLayoutArchive(opts: {
         mediaType: "application/vnd.oci.image.manifest.v1+json",
         config: { mediaType: "application/vnd.oci.image.config.v1+json", ...c },
         layers: opts.layers.map((l) => ({
-          mediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+          mediaType: opts.layerMediaType ?? "application/vnd.oci.image.layer.v1.tar+gzip",
           ...put(l.gz),
         })),
       }),

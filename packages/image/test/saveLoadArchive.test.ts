@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -195,6 +196,27 @@ describe("loadArchive", () => {
     expect((await dst.content.list()).sort()).toEqual(before);
     expect(dst.get(id)!.repoTags).toEqual(["box:1", "box:2"]);
   });
+
+  it.skipIf(spawnSync("sh", ["-c", "command -v zstd"]).status !== 0)(
+    "loads a zstd-compressed archive whose OCI layout has zstd layers",
+    async () => {
+      const l = await makeLayer({ "bin/z": "zstd" });
+      const zst = spawnSync("zstd", ["-q", "-c"], { input: l.tar }).stdout;
+      const oci = await ociLayoutArchive({
+        layers: [{ ...l, gz: zst }],
+        layerMediaType: "application/vnd.oci.image.layer.v1.tar+zstd",
+        annotations: { "io.containerd.image.name": "docker.io/library/z:1" },
+      });
+      const archive = spawnSync("zstd", ["-q", "-c"], { input: oci.tar }).stdout;
+      const report = await loadArchive(dst, stream(archive), { tmpDir: tmp });
+      expect(report.messages).toEqual(["Loaded image: z:1"]);
+      expect(dst.resolve("z:1").layers[0]!.digest).toBe(sha(zst));
+      expect(dst.resolve("z:1").layers[0]).toMatchObject({
+        diffId: l.diffId,
+        mediaType: "application/vnd.oci.image.layer.v1.tar+zstd",
+      });
+    },
+  );
 
   it("loads an untagged image as `Loaded image ID`", async () => {
     const id = await importBox(src, "box:1");
