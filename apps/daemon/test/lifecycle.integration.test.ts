@@ -442,6 +442,27 @@ describe("stats", () => {
 });
 
 describe("cp", () => {
+  it("keeps the archive's owners, or with -a gives files to the container's user", () => {
+    ok(["run", "-d", "--name", "cpu", "-u", "nobody", "busybox", "sleep", "300"]);
+    const local = join(work, "owned.txt");
+    writeFileSync(local, "x\n");
+    ok(["cp", local, "cpu:/tmp/plain"]);
+    ok(["cp", "-a", local, "cpu:/tmp/archived"]);
+    expect(d.berth(["cp", "-a", local, "cpu:/tmp/berth-archived"]).code).toBe(0);
+    const owners = ok([
+      "exec",
+      "cpu",
+      "stat",
+      "-c",
+      "%n %u:%g",
+      "/tmp/plain",
+      "/tmp/archived",
+      "/tmp/berth-archived",
+    ]);
+    expect(owners).toBe("/tmp/plain 0:0\n/tmp/archived 65534:65534\n/tmp/berth-archived 65534:65534\n");
+    ok(["rm", "-f", "cpu"]);
+  });
+
   it("copies files in and out of running and stopped containers", () => {
     ok([
       "run",

@@ -56,6 +56,8 @@ export interface ApplyLayerOptions {
    * messages (`docker cp` sets it; InvalidArgument). Default false: layers replace freely.
    */
   readonly noOverwriteDirNonDir?: boolean;
+  /** Own every entry by this uid/gid instead of the archive's (docker cp -a: the container's user). */
+  readonly chown?: { readonly uid: number; readonly gid: number };
   /** Called for entries that were skipped (device nodes when unprivileged). */
   readonly onWarning?: (message: string) => void;
 }
@@ -126,6 +128,7 @@ class Applier {
   readonly opaques: string[] = [];
   readonly sameOwner: boolean;
   readonly noOverwriteDirNonDir: boolean;
+  readonly chown: { readonly uid: number; readonly gid: number } | undefined;
   readonly maxBytes: number;
   readonly signal: AbortSignal | undefined;
   readonly warn: (message: string) => void;
@@ -145,6 +148,7 @@ class Applier {
     this.lowerDirs = opts.lowerDirs ?? [];
     this.sameOwner = opts.sameOwner ?? process.getuid?.() === 0;
     this.noOverwriteDirNonDir = opts.noOverwriteDirNonDir === true;
+    this.chown = opts.chown;
     this.maxBytes = opts.maxBytes ?? DEFAULT_MAX_LAYER_BYTES;
     this.signal = opts.signal;
     this.warn = opts.onWarning ?? (() => {});
@@ -288,8 +292,8 @@ class Applier {
 
     const mode = (h.mode ?? 0o644) & 0o7777;
     const mtime = h.mtime ?? new Date(0);
-    const uid = h.uid ?? 0;
-    const gid = h.gid ?? 0;
+    const uid = this.chown?.uid ?? h.uid ?? 0;
+    const gid = this.chown?.gid ?? h.gid ?? 0;
     try {
       switch (h.type) {
         case "directory": {

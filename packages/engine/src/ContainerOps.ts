@@ -13,7 +13,7 @@ import {
   OCI_MANIFEST,
   Reference,
 } from "@berth/oci";
-import type { ResourceUpdate } from "@berth/runtime";
+import { type ResourceUpdate, resolveUser } from "@berth/runtime";
 import {
   archivePath,
   extractToPath,
@@ -357,17 +357,29 @@ export class ContainerOps {
   /**
    * putArchive is docker's `PUT /containers/{id}/archive`: extracts a tar into a directory of the
    * container (which must exist), confined to that directory, while the container stays frozen.
+   * With `copyUIDGID` (docker cp -a) everything is owned by the container's user, resolved in the
+   * container's own /etc/passwd and /etc/group; otherwise the archive's owners are kept.
    */
   async putArchive(
     idOrName: string,
     path: string,
     input: Readable,
-    opts: { noOverwriteDirNonDir?: boolean } = {},
+    opts: { noOverwriteDirNonDir?: boolean; copyUIDGID?: boolean } = {},
   ): Promise<void> {
     await this.#withPath(idOrName, path, true, async (loc, rec) => {
       if (rec.hostConfig.ReadonlyRootfs && loc.root === rec.rootfs.merged)
         throw new Conflict("container rootfs is marked read-only");
-      await extractToPath(loc, input, opts);
+      let chown: { uid: number; gid: number } | undefined;
+      if (opts.copyUIDGID) {
+        const u = await resolveUser(rec.rootfs.merged, rec.config.User ?? "");
+        chown = { uid: u.uid, gid: u.gid };
+      }
+      await extractToPath(loc, input, {
+        ...(opts.noOverwriteDirNonDir !== undefined
+          ? { noOverwriteDirNonDir: opts.noOverwriteDirNonDir }
+          : {}),
+        ...(chown ? { chown } : {}),
+      });
       this.#d.containers.emitEvent(rec.id, "extract-to-dir");
     });
   }

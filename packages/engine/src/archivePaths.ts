@@ -179,13 +179,14 @@ export function archivePath(loc: LocatedPath): Readable {
 export async function extractToPath(
   loc: LocatedPath,
   input: Readable,
-  opts: { noOverwriteDirNonDir?: boolean } = {},
+  opts: { noOverwriteDirNonDir?: boolean; chown?: { uid: number; gid: number } } = {},
 ): Promise<void> {
   const st = await lstat(loc.full);
   if (!st.isDirectory()) throw new InvalidArgument("extraction point is not a directory");
   await applyLayer(loc.full, input, {
     whiteouts: "none",
     noOverwriteDirNonDir: opts.noOverwriteDirNonDir === true,
+    ...(opts.chown ? { chown: opts.chown } : {}),
   });
 }
 

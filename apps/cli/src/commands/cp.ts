@@ -113,10 +113,16 @@ async function copyFromContainer(
   }
 }
 
-async function copyToContainer(client: Client, src: string, container: string, dst: string): Promise<void> {
+async function copyToContainer(
+  client: Client,
+  src: string,
+  container: string,
+  dst: string,
+  copyUIDGID: boolean,
+): Promise<void> {
   const put = async (path: string, body: NodeJS.ReadableStream) => {
     await client.request("PUT", `/containers/${encodeURIComponent(container)}/archive`, {
-      query: { path, noOverwriteDirNonDir: "true" },
+      query: { path, noOverwriteDirNonDir: "true", ...(copyUIDGID ? { copyUIDGID: "true" } : {}) },
       body,
       headers: { "Content-Type": "application/x-tar" },
     });
@@ -188,7 +194,7 @@ export const command: CommandModule = {
       await copyFromContainer(client, src.container, src.path, dst.path, bool(inv.parsed, "follow-link"));
     } else {
       if (dst.path === "") throw new StatusError("filepath cannot be empty", 1);
-      await copyToContainer(client, src.path, dst.container as string, dst.path);
+      await copyToContainer(client, src.path, dst.container as string, dst.path, bool(inv.parsed, "archive"));
     }
     return 0;
   },

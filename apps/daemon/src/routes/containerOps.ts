@@ -122,6 +122,7 @@ export function containerOpsRoutes(router: Router, engine: Engine): void {
     if (path === "") throw new InvalidArgument("path cannot be empty");
     await ops.putArchive(ctx.params.id!, path, ctx.req, {
       noOverwriteDirNonDir: bool(ctx.query, "noOverwriteDirNonDir"),
+      copyUIDGID: bool(ctx.query, "copyUIDGID"),
     });
     sendStatus(ctx, 200);
   });
