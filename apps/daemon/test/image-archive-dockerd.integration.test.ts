@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { busyboxTar, useDaemon } from "./harness.ts";
+import { busyboxTar, repo, run, useDaemon } from "./harness.ts";
 import { hasDockerd, ReferenceDockerd } from "./referenceDockerd.ts";
 
 // Images move between berthd and a reference dockerd (Debian's docker.io 20.10) through
@@ -48,6 +48,40 @@ describe.skipIf(!hasDockerd())("save/load with a reference dockerd", () => {
     // The whiteout of /tmp survives the trip: dockerd's overlay hides the base layer's /tmp.
     expect(ref.docker(["run", "--rm", "--network", "none", "from-berth:1", "ls", "/tmp"]).code).not.toBe(0);
   });
+
+  it.skipIf(run("sh", ["-c", "command -v debootstrap"]).code !== 0)(
+    "the seed's friendlyhello, built by berth, saved, loaded into dockerd, answers Hello World! there",
+    () => {
+      const env = {
+        DOCKER_HOST: d.host,
+        BERTH_NO_AUTOSTART: "1",
+        BERTH: `${process.execPath} ${join(repo, "apps/cli/bin/berth.js")}`,
+      };
+      const mk = run(join(repo, "test-fixtures/python/make-image.sh"), [], { env, timeoutMs: 600_000 });
+      expect(mk.code, mk.stderr).toBe(0);
+      const b = d.berth(["build", "-q", "-t", "friendlyhello", join(repo, "test-fixtures/friendlyhello")], {
+        timeoutMs: 300_000,
+      });
+      expect(b.code, b.stderr).toBe(0);
+      const file = join(work, "friendlyhello.tar");
+      expect(d.berth(["save", "-o", file, "friendlyhello"]).code).toBe(0);
+      expect(ref.docker(["load", "-i", file], { timeoutMs: 300_000 }).stdout).toBe(
+        "Loaded image: friendlyhello:latest\n",
+      );
+      const id = ref.docker(["run", "-d", "--network", "none", "--hostname", "on-dockerd", "friendlyhello"]);
+      expect(id.code, id.stderr).toBe(0);
+      const probe =
+        "import time, urllib.request\n" +
+        "for i in range(100):\n" +
+        "    try:\n" +
+        "        print(urllib.request.urlopen('http://127.0.0.1:80/').read().decode()); break\n" +
+        "    except OSError: time.sleep(0.1)\n";
+      const r = ref.docker(["exec", id.stdout.trim(), "python", "-c", probe]);
+      expect(r.stdout).toContain("<h3>Hello World!</h3><b>Hostname:</b> on-dockerd");
+      ref.docker(["rm", "-f", id.stdout.trim()]);
+    },
+    600_000,
+  );
 
   it("dockerd save -> berth load -> run", () => {
     expect(ref.docker(["build", "-q", "-t", "from-dockerd:1", context("made-by-dockerd")], legacy).code).toBe(
