@@ -86,6 +86,18 @@ describe("pause and unpause", () => {
     expect(ok(["rm", "-f", "pk"])).toBe("pk\n");
   }, 60_000);
 
+  it("resumes a container a daemon crash left frozen in the middle of a copy", async () => {
+    const id = ok(["run", "-d", "--name", "pz", "busybox", "sleep", "300"]).trim();
+    await d.kill9();
+    // What a cp or commit does while it reads the file system: freeze the cgroup.
+    writeFileSync(`/sys/fs/cgroup/freezer/berth/${id}/freezer.state`, "FROZEN");
+    await d.start();
+    expect(cgroupFile(id, "freezer", "freezer.state")).toBe("THAWED");
+    expect(inspect("pz").State.Status).toBe("running");
+    expect(ok(["exec", "pz", "echo", "alive"])).toBe("alive\n");
+    ok(["rm", "-f", "pz"]);
+  }, 60_000);
+
   it("works with berth too", () => {
     ok(["run", "-d", "--name", "bp", "busybox", "sleep", "300"]);
     expect(d.berth(["pause", "bp"]).stdout).toBe("bp\n");

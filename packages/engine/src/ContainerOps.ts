@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createTar } from "@berth/archive";
@@ -130,6 +131,28 @@ export class ContainerOps {
       await this.#d.containers.save(rec);
       this.#d.containers.emitEvent(rec.id, "unpause");
     });
+  }
+
+  /**
+   * thawInterrupted runs once at daemon start, before containers are restored: a container the
+   * records show as running whose cgroup is frozen was paused by a cp or commit that the daemon's
+   * death cut short (a user's pause is recorded as "paused"), so it is resumed.
+   */
+  async thawInterrupted(fsRoot = "/sys/fs/cgroup"): Promise<void> {
+    for (const rec of this.#d.containers.all()) {
+      if (rec.state.status !== "running") continue;
+      let state: string;
+      try {
+        state = (await readFile(`${fsRoot}/freezer${CGROUP_PARENT}/${rec.id}/freezer.state`, "utf8")).trim();
+      } catch {
+        continue;
+      }
+      if (state !== "FROZEN" && state !== "FREEZING") continue;
+      this.#log(`container ${rec.id} was left frozen by an interrupted copy: resuming it`);
+      await this.#d.runtime
+        .unpause(rec.id)
+        .catch((err: unknown) => this.#log(`resume ${rec.id}: ${(err as Error).message}`));
+    }
   }
 
   /** rename gives a container a new name, with docker's checks and messages. */

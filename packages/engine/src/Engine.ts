@@ -288,6 +288,8 @@ export class Engine {
       health,
     });
     void runtime.checkRunc().catch((err: unknown) => log(`runc: ${(err as Error).message}`));
+    // A daemon killed during cp or commit leaves the container frozen: thaw it before restoring.
+    await engine.ops.thawInterrupted();
     await containers.restore();
     await health.restore(store.all());
     // Namespaces of containers that ended while no daemon ran, rules of bridges that are gone.
