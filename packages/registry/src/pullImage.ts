@@ -41,7 +41,7 @@ export interface PullOptions {
   readonly platform?: Platform;
   /** Progress events per layer (docker's statuses). */
   readonly onProgress?: ProgressHandler;
-  /** Parallel layer downloads; default 3 (docker's max-concurrent-downloads). */
+  /** Parallel layer downloads; default 4 (dockerd: 3; one more keeps a 4-layer pull from ending on one lone download). */
   readonly concurrency?: number;
   /** Attempts per layer on transient errors (whole-layer restarts); default 3. */
   readonly layerAttempts?: number;
@@ -246,7 +246,7 @@ export async function pullImage(
       });
     };
     for (const d of present) stored(d, false);
-    await pool(missing, opts.concurrency ?? 3, async (layer) => {
+    await pool(missing, opts.concurrency ?? 4, async (layer) => {
       sizes.set(layer.digest, await downloadLayer(client, images, repo, layer, diffIdOf(layer.digest), opts));
       added.push(layer.digest);
       stored(layer.digest, true);
@@ -260,7 +260,8 @@ export async function pullImage(
       manifest: manifestBytes,
       config: configBytes,
       names,
-      ...(layerSizes.every((n) => n !== undefined) ? { layerSizes: layerSizes as number[] } : {}),
+      // addImage measures the entries left undefined (layers that were already here).
+      layerSizes: layerSizes as number[],
     });
     return {
       reference,

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Benchmark: `docker push` and `docker pull` (with unpacking) of a ~200 MB, 4-layer image to and
+# from a local registry (Debian's docker-registry, plain HTTP on 127.0.0.1), berthd against a
+# private reference dockerd, interleaved, with the same docker CLI as the client of both.
+#
+# usage: bench/push-pull.sh          (as root)
+# env:   BENCH_N=3                   timed iterations per case
+#        BENCH_LAYER_MB=50           size of each of the 4 random layers
+#        BENCH_SKIP_BUILD=1          use the existing apps/*/dist builds
+#        BENCH_KEEP=1                keep the temp dir (logs) after cleanup
+#
+# Every push goes to a registry with empty storage (restarted between pushes), so each push
+# uploads every layer; every pull starts from a daemon without the image's layers.
+# Everything it starts lives under one mktemp dir and is stopped by PID at exit.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(dirname "$here")
+N=${BENCH_N:-3}
+LAYER_MB=${BENCH_LAYER_MB:-50}
+
+say() { printf '%s push-pull: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "needs root (it starts dockerd and berthd)"
+for tool in dockerd docker node runc conmon docker-registry; do command -v "$tool" >/dev/null || die "$tool is not installed"; done
+
+T=$(mktemp -d /tmp/berth-bench-pp.XXXXXX)
+chmod 711 "$T"
+CGROUP_PARENT=$(basename "$T")
+BERTH_BRIDGE="bpp$(printf '%s' "$T" | sha256sum | cut -c1-8)"
+dockerd_pid="" containerd_pid="" berthd_pid="" registry_pid=""
+
+stop_pid() { # stop_pid PID NAME: SIGTERM, wait up to 20 s, then SIGKILL
+  local pid=$1 name=$2 i
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+  say "stopping $name (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  for i in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  set +e
+  stop_pid "$dockerd_pid" dockerd
+  stop_pid "$containerd_pid" "dockerd's containerd"
+  stop_pid "$berthd_pid" berthd
+  stop_pid "$registry_pid" registry
+  awk -v t="$T/" 'index($2, t) == 1 { print $2 }' /proc/self/mounts | sort -r | while read -r m; do
+    umount "$m" 2>/dev/null || umount -l "$m"
+  done
+  ip link del "$BERTH_BRIDGE" 2>/dev/null
+  for table in filter nat; do
+    iptables -t "$table" -S 2>/dev/null | grep -F "berth:$BERTH_BRIDGE" | sed 's/^-A //' | while read -r rule; do
+      eval "iptables -t $table -D $rule" 2>/dev/null
+    done
+  done
+  for m in /sys/fs/cgroup/*/"$CGROUP_PARENT"; do [ -d "$m" ] && rmdir "$m" 2>/dev/null; done
+  if [ "${BENCH_KEEP:-}" = 1 ]; then say "kept $T"; else rm -rf "$T"; fi
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [ "${BENCH_SKIP_BUILD:-}" != 1 ]; then
+  say "building berthd and berth"
+  (cd "$repo/apps/daemon" && npx tsup >/dev/null)
+  (cd "$repo/apps/cli" && npx tsup >/dev/null)
+fi
+
+# --- the image: busybox plus 4 layers of random data, built the same way on both daemons ---
+rootfs=$T/busybox.tar
+"$repo/test-fixtures/busybox/make-rootfs.sh" "$rootfs"
+mkdir -p "$T/ctx"
+for i in 1 2 3 4; do head -c "$((LAYER_MB * 1000000))" /dev/urandom >"$T/ctx/data$i"; done
+printf 'FROM bench:base\nCOPY data1 /data1\nCOPY data2 /data2\nCOPY data3 /data3\nCOPY data4 /data4\n' >"$T/ctx/Dockerfile"
+
+# --- our own dockerd ---
+mkdir -p "$T/dd-data" "$T/dd-exec"
+printf '{"deprecated-key-path": "%s"}\n' "$T/dd-key.json" >"$T/daemon.json"
+say "starting dockerd ($(dockerd --version))"
+dockerd --config-file "$T/daemon.json" --data-root "$T/dd-data" --exec-root "$T/dd-exec" \
+  --pidfile "$T/dockerd.pid" -H "unix://$T/docker.sock" \
+  --containerd-namespace "$CGROUP_PARENT" --containerd-plugins-namespace "$CGROUP_PARENT-plugins" \
+  --bridge none --iptables=false --ip-forward=false --ip-masq=false --cgroup-parent "/$CGROUP_PARENT" \
+  >"$T/dockerd.log" 2>&1 &
+dockerd_pid=$!
+for i in $(seq 1 300); do
+  [ -S "$T/docker.sock" ] && DOCKER_HOST=unix://$T/docker.sock docker version >/dev/null 2>&1 && break
+  kill -0 "$dockerd_pid" 2>/dev/null || { tail -20 "$T/dockerd.log" >&2; die "dockerd exited"; }
+  sleep 0.2
+done
+cpid=$(cat "$T/dd-exec/containerd/containerd.pid" 2>/dev/null || true)
+if [ -n "$cpid" ] && tr '\0' ' ' <"/proc/$cpid/cmdline" 2>/dev/null | grep -qF "$T/dd-exec/containerd/"; then
+  containerd_pid=$cpid
+fi
+
+# --- our own berthd ---
+mkdir -p "$T/b-data" "$T/b"
+say "starting berthd"
+node "$repo/apps/daemon/bin/berthd.js" --data-root "$T/b-data" --exec-root "$T/b" \
+  --bridge "$BERTH_BRIDGE" --bip 10.253.251.1/24 --default-address-pool "base=10.253.0.0/16,size=24" \
+  >"$T/berthd.log" 2>&1 &
+berthd_pid=$!
+for i in $(seq 1 150); do
+  [ -S "$T/b/berth.sock" ] && DOCKER_HOST=unix://$T/b/berth.sock docker version >/dev/null 2>&1 && break
+  kill -0 "$berthd_pid" 2>/dev/null || { tail -20 "$T/berthd.log" >&2; die "berthd exited"; }
+  sleep 0.1
+done
+
+declare -A SOCK=([dockerd]="$T/docker.sock" [berth]="$T/b/berth.sock")
+for d in dockerd berth; do
+  export DOCKER_HOST=unix://${SOCK[$d]}
+  docker import --change 'CMD ["sh"]' "$rootfs" bench:base >/dev/null
+  DOCKER_BUILDKIT=0 docker build -q -t bench:img "$T/ctx" >/dev/null
+done
+unset DOCKER_HOST
+
+# --- the registry: restarted with empty storage before every push ---
+port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+reg=127.0.0.1:$port
+start_registry() {
+  local i
+  stop_pid "$registry_pid" registry
+  registry_pid=""
+  rm -rf "$T/reg"
+  mkdir -p "$T/reg"
+  "$repo/test-fixtures/registry/registry.sh" plain "$T/reg" "$port" >>"$T/registry.log" 2>&1 &
+  registry_pid=$!
+  for i in $(seq 1 100); do
+    curl -sf "http://$reg/v2/" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  die "registry did not start"
+}
+
+now() { date +%s.%N; }
+declare -A PUSH PULL
+for d in dockerd berth; do PUSH[$d]=""; PULL[$d]=""; done
+bytes=$((4 * LAYER_MB * 1000000))
+for i in $(seq 1 "$N"); do
+  for d in dockerd berth; do
+    export DOCKER_HOST=unix://${SOCK[$d]}
+    start_registry
+    docker tag bench:img "$reg/bench:$i" >/dev/null
+    t0=$(now); docker push "$reg/bench:$i" >/dev/null; t1=$(now)
+    docker rmi "$reg/bench:$i" bench:img >/dev/null
+    t2=$(now); docker pull -q "$reg/bench:$i" >/dev/null; t3=$(now)
+    docker tag "$reg/bench:$i" bench:img >/dev/null
+    docker rmi "$reg/bench:$i" >/dev/null
+    PUSH[$d]+="$(echo "$t1 - $t0" | bc) "
+    PULL[$d]+="$(echo "$t3 - $t2" | bc) "
+  done
+  say "iteration $i/$N done"
+done
+unset DOCKER_HOST
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+printf '\n| daemon | layers | push median | push MB/s | pull median | pull MB/s |\n| --- | --- | --- | --- | --- | --- |\n'
+for d in dockerd berth; do
+  s=$(echo "${PUSH[$d]}" | median); l=$(echo "${PULL[$d]}" | median)
+  printf '| %s | 4 x %s MB | %.3f s | %.0f | %.3f s | %.0f |\n' "$d" "$LAYER_MB" "$s" \
+    "$(echo "$bytes / 1000000 / $s" | bc -l)" "$l" "$(echo "$bytes / 1000000 / $l" | bc -l)"
+done
+mkdir -p "$here/results"
+printf '{"n":%s,"bytes":%s,"push":{"dockerd":"%s","berth":"%s"},"pull":{"dockerd":"%s","berth":"%s"}}\n' \
+  "$N" "$bytes" "${PUSH[dockerd]}" "${PUSH[berth]}" "${PULL[dockerd]}" "${PULL[berth]}" \
+  >"$here/results/push-pull-$(date -u +%Y-%m-%dT%H-%M-%SZ).json"
