@@ -234,6 +234,28 @@ describe("berth compose", () => {
     }
   });
 
+  it("waits for service_completed_successfully and reports a failed one-shot dependency", () => {
+    const ofile = join(dir, "oneshot.yaml");
+    const write = (code: number) =>
+      writeFileSync(
+        ofile,
+        `services:\n  init:\n    image: busybox\n    command: ["sh", "-c", "sleep 1; echo done > /shared/flag; exit ${code}"]\n    volumes: [shared:/shared]\n  app:\n    image: busybox\n    command: ["sh", "-c", "cat /shared/flag; exec sleep 1000"]\n    stop_grace_period: 1s\n    volumes: [shared:/shared]\n    depends_on:\n      init: { condition: service_completed_successfully }\nvolumes:\n  shared: {}\n`,
+      );
+    const c = (args: string[]) =>
+      d.berth(["compose", "-f", ofile, "-p", "oneshot", ...args], { timeoutMs: 60_000 });
+    write(0);
+    const up = c(["up", "-d", "--wait"]);
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stderr).toContain("Container oneshot-init-1  Exited");
+    expect(c(["logs", "--no-color", "app"]).stdout).toMatch(/app-1\s+\| done/);
+    expect(c(["down", "-v"]).code).toBe(0);
+    write(3);
+    const bad = c(["up", "-d"]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('service "init" didn\'t complete successfully: exit 3');
+    expect(c(["down", "-v"]).code).toBe(0);
+  });
+
   const hasV1 = run("docker-compose", ["version"]).code === 0;
   it.skipIf(!hasV1)("Debian's docker-compose 1.29 brings a two-service file up and down on berthd", () => {
     const vdir = join(dir, "v1");
