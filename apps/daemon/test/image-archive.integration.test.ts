@@ -80,6 +80,10 @@ describe("save and load", () => {
     expect(d.docker(["inspect", "-f", "{{.Id}}", "app:1"]).stdout.trim()).toBe(id);
     expect(d.docker(["run", "--rm", "app:1"]).stdout).toBe("round-trip\n");
     expect(d.docker(["run", "--rm", "app:1", "sh", "-c", "echo $WHO"]).stdout).toBe("round-trip\n");
+    // From standard input, as `docker load < file` (-f: an --rm container may still be going).
+    expect(d.docker(["rmi", "-f", "app:1"]).code).toBe(0);
+    expect(sh(`${berthBin} load < ${file}`)).toMatchObject({ code: 0, stdout: "Loaded image: app:1\n" });
+    expect(d.docker(["inspect", "-f", "{{.Id}}", "app:1"]).stdout.trim()).toBe(id);
   });
 
   it("docker save (to a pipe and -o) -> docker load (-i and stdin) with the real docker CLI", () => {
