@@ -256,6 +256,21 @@ describe("berth compose", () => {
     expect(c(["down", "-v"]).code).toBe(0);
   });
 
+  it("up without -d attaches to the logs until the containers exit", () => {
+    const afile = join(dir, "attached.yaml");
+    writeFileSync(
+      afile,
+      'services:\n  hi:\n    image: busybox\n    command: ["sh", "-c", "echo hello; echo oops >&2"]\n',
+    );
+    const r = d.berth(["compose", "-f", afile, "-p", "att", "up"], { timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("Attaching to hi-1");
+    expect(r.stdout).toMatch(/hi-1\s+\| hello/);
+    expect(r.stdout).toMatch(/hi-1\s+\| oops/);
+    expect(r.stdout).toContain("hi-1 exited with code 0");
+    expect(d.berth(["compose", "-f", afile, "-p", "att", "down"]).code).toBe(0);
+  });
+
   const hasV1 = run("docker-compose", ["version"]).code === 0;
   it.skipIf(!hasV1)("Debian's docker-compose 1.29 brings a two-service file up and down on berthd", () => {
     const vdir = join(dir, "v1");

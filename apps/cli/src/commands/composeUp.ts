@@ -143,6 +143,14 @@ export const subcommand: ComposeSubcommand = {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
     }
+    if (!interrupted) {
+      for (const c of containers) {
+        const info = await compose.client.containerInspect(c.id).catch(() => undefined);
+        if (info?.State && !info.State.Running) {
+          process.stdout.write(`${printer.label(c.name)} exited with code ${info.State.ExitCode ?? 0}\n`);
+        }
+      }
+    }
     const t = int(p, "timeout");
     if (interrupted) {
       await compose.stop(services, t === undefined ? {} : { timeout: t });
