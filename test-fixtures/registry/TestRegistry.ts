@@ -18,6 +18,8 @@ export interface TokenRequest {
   readonly user: string | undefined;
   readonly scopes: string[];
   readonly status: number;
+  /** `refresh_token` for docker's OAuth2 form POST; absent for the GET flow. */
+  readonly grant?: string;
 }
 
 /** TokenIssuer is the token server process (token-issuer.mjs) and the log of what it answered. */

@@ -27,13 +27,36 @@ const b64url = (b) => Buffer.from(b).toString("base64url");
 const log = (entry) => appendFileSync(logFile, `${JSON.stringify(entry)}\n`);
 
 const server = createServer((req, res) => {
+  if (req.method === "POST") {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => answer(req, res, new URLSearchParams(Buffer.concat(chunks).toString())));
+    return;
+  }
+  answer(req, res, undefined);
+});
+
+/** REFRESH_PREFIX + user is the identity (refresh) token the issuer accepts for a user. */
+const REFRESH_PREFIX = "berth-refresh-";
+
+function answer(req, res, form) {
   const url = new URL(req.url ?? "/", "http://x");
-  const scopes = url.searchParams
-    .getAll("scope")
+  const scopes = (form ? form.getAll("scope") : url.searchParams.getAll("scope"))
     .flatMap((s) => s.split(" "))
     .filter(Boolean);
   let user;
-  const auth = req.headers.authorization;
+  if (form) {
+    const token = form.get("refresh_token") ?? "";
+    const name = token.startsWith(REFRESH_PREFIX) ? token.slice(REFRESH_PREFIX.length) : "";
+    if (form.get("grant_type") !== "refresh_token" || users[name] === undefined) {
+      log({ user: undefined, scopes, status: 401, grant: "refresh_token" });
+      res.writeHead(401, { "Content-Type": "application/json" });
+      res.end('{"details":"invalid refresh token"}');
+      return;
+    }
+    user = name;
+  }
+  const auth = form ? undefined : req.headers.authorization;
   if (auth?.startsWith("Basic ")) {
     const text = Buffer.from(auth.slice(6), "base64").toString();
     const colon = text.indexOf(":");
@@ -60,7 +83,7 @@ const server = createServer((req, res) => {
   const claims = {
     iss: "berth-test-issuer",
     sub: user ?? "",
-    aud: url.searchParams.get("service") ?? "",
+    aud: (form ? form.get("service") : url.searchParams.get("service")) ?? "",
     exp: now + 300,
     nbf: now - 10,
     iat: now,
@@ -69,12 +92,12 @@ const server = createServer((req, res) => {
   };
   const signing = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
   const token = `${signing}.${b64url(sign("sha256", Buffer.from(signing), key))}`;
-  log({ user, scopes, status: 200 });
+  log({ user, scopes, status: 200, ...(form ? { grant: "refresh_token" } : {}) });
   res.writeHead(200, { "Content-Type": "application/json" });
   res.end(
     JSON.stringify({ token, access_token: token, expires_in: 300, issued_at: new Date().toISOString() }),
   );
-});
+}
 server.listen(0, "127.0.0.1", () => {
   process.stdout.write(`http://127.0.0.1:${server.address().port}/token\n`);
 });

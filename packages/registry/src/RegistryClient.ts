@@ -426,22 +426,34 @@ export class RegistryClient {
     if (url.protocol !== "https:" && url.protocol !== "http:") {
       throw new InvalidArgument(`token realm of ${ep.host} is not an http(s) URL`);
     }
-    if (challenge.params.service) url.searchParams.set("service", challenge.params.service);
-    for (const s of scopes) url.searchParams.append("scope", s);
     const headers: Record<string, string> = { "User-Agent": this.#opts.userAgent ?? "berth/0.1" };
-    if (cred !== undefined) {
-      if (cred.identityToken) {
-        url.searchParams.set("offline_token", "true");
+    let req: Req;
+    if (cred?.identityToken) {
+      // An identity (refresh) token: docker's OAuth2 form POST (distribution's fetchTokenWithOAuth).
+      const form = new URLSearchParams({
+        grant_type: "refresh_token",
+        refresh_token: cred.identityToken,
+        client_id: "berth",
+        ...(challenge.params.service ? { service: challenge.params.service } : {}),
+        ...(scopes.length > 0 ? { scope: scopes.join(" ") } : {}),
+      });
+      const body = Buffer.from(form.toString());
+      headers["Content-Type"] = "application/x-www-form-urlencoded";
+      headers["Content-Length"] = String(body.length);
+      req = { method: "POST", url, headers, body, scopes: [], ...(signal ? { signal } : {}) };
+    } else {
+      if (challenge.params.service) url.searchParams.set("service", challenge.params.service);
+      for (const s of scopes) url.searchParams.append("scope", s);
+      if (cred !== undefined) {
+        headers.Authorization = `Basic ${Buffer.from(`${cred.username}:${cred.password}`).toString("base64")}`;
       }
-      headers.Authorization = `Basic ${Buffer.from(`${cred.username}:${cred.password}`).toString("base64")}`;
+      req = { method: "GET", url, headers, scopes: [], ...(signal ? { signal } : {}) };
     }
-    // The token server is its own endpoint: trust the same CAs when it is the registry's host.
-    const realmEp: Endpoint = { ...ep, base: url.origin };
-    const res = await this.#sendOnce(
-      realmEp,
-      { method: "GET", url, headers, scopes: [], ...(signal ? { signal } : {}) },
-      undefined,
-    ).catch((err: unknown) => {
+    // The token server is its own endpoint: it gets the registry's TLS settings (CA, client
+    // certificate, insecure upgrade) only when it is the registry's own host.
+    const sameHost = url.host === new URL(ep.base).host;
+    const realmEp: Endpoint = sameHost ? { ...ep, base: url.origin } : { host: url.host, base: url.origin };
+    const res = await this.#sendOnce(realmEp, req, undefined).catch((err: unknown) => {
       throw new Unavailable(`fetching a token from ${url.origin}${url.pathname}: ${(err as Error).message}`, {
         cause: err,
       });

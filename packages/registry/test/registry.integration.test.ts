@@ -610,6 +610,33 @@ describe("token auth", () => {
     expect(reg.issuer!.requests.some((r) => r.user === undefined && r.status === 200)).toBe(true);
   });
 
+  it("uses an identity token through the OAuth2 refresh-token POST", async () => {
+    const tar = await makeTar("identity", 16 * 1024);
+    const img = await importImage(src, `${reg.host}/team/identity:1`, tar);
+    await pushImage(authed(), src, `${reg.host}/team/identity:1`);
+    const before = reg.issuer!.requests.length;
+    const withToken = new RegistryClient({
+      credentials: new StaticCredentials({
+        [reg.host]: { username: "", password: "", identityToken: `berth-refresh-${USER}` },
+      }),
+    });
+    const pulled = await pullImage(withToken, await newStore(), `${reg.host}/team/identity:1`);
+    expect(pulled.image.id).toBe(img.id);
+    const used = reg.issuer!.requests.slice(before);
+    expect(used.length).toBeGreaterThan(0);
+    expect(used.every((r) => r.grant === "refresh_token" && r.user === USER && r.status === 200)).toBe(true);
+    const bad = new RegistryClient({
+      credentials: new StaticCredentials({
+        [reg.host]: { username: "", password: "", identityToken: "nope" },
+      }),
+    });
+    await failure(
+      pullImage(bad, await newStore(), `${reg.host}/team/identity:1`),
+      "Unauthorized",
+      /log in again/,
+    );
+  });
+
   it("refuses wrong credentials at the token server", async () => {
     await failure(
       new RegistryClient().checkLogin(reg.host, { username: USER, password: "nope" }),
