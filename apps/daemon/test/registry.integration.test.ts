@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PASSWORD, TestRegistry, USER } from "../../../test-fixtures/registry/TestRegistry.ts";
-import { useDaemon } from "./harness.ts";
+import { buildApps, repo, run, useDaemon } from "./harness.ts";
 
 // docker pull / push / login / logout and the implicit pull of docker run, with the real docker
 // CLI (v28) and berth against berthd, and a real docker-registry in three setups.
@@ -185,6 +185,48 @@ describe("docker CLI against token auth", () => {
 });
 
 describe("berth CLI", () => {
+  it("logs in to a basic-auth registry, stores docker's config.json, pushes and pulls with it, logs out", () => {
+    buildApps();
+    const config = join(d.dir, "berth-docker-config");
+    const berth = (args: string[], input = "") =>
+      run(process.execPath, [join(repo, "apps/cli/bin/berth.js"), ...args], {
+        input,
+        env: { DOCKER_HOST: d.host, BERTH_NO_AUTOSTART: "1", DOCKER_CONFIG: config },
+      });
+    const name = `${tls.host}/berth-login`;
+    expect(berth(["tag", "busybox", name]).code).toBe(0);
+    const denied = berth(["push", name]);
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toMatch(/no basic auth credentials for .*: log in first \(berth login /);
+
+    const wrong = berth(["login", tls.host, "-u", USER, "--password-stdin"], "wrong\n");
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toContain(
+      `login attempt to https://${tls.host}/v2/ failed with status: 401 Unauthorized`,
+    );
+
+    const login = berth(["login", tls.host, "-u", USER, "--password-stdin"], `${PASSWORD}\n`);
+    expect(login.code).toBe(0);
+    expect(login.stdout).toBe("Login Succeeded\n");
+    const stored = JSON.parse(readFileSync(join(config, "config.json"), "utf8")) as {
+      auths: Record<string, { auth: string }>;
+    };
+    expect(Buffer.from(stored.auths[tls.host]!.auth, "base64").toString()).toBe(`${USER}:${PASSWORD}`);
+
+    const push = berth(["push", name]);
+    expect(push.code).toBe(0);
+    expect(push.stdout).toMatch(/^latest: digest: sha256:[0-9a-f]{64} size: \d+$/m);
+    expect(berth(["rmi", name]).code).toBe(0);
+    const pull = berth(["pull", name]);
+    expect(pull.code).toBe(0);
+    expect(pull.stdout).toContain(`Status: Downloaded newer image for ${name}:latest`);
+
+    expect(berth(["logout", tls.host]).stdout).toBe(`Removing login credentials for ${tls.host}\n`);
+    expect(berth(["logout", tls.host]).stdout).toBe(`Not logged in to ${tls.host}\n`);
+    const after = berth(["pull", name]);
+    expect(after.code).not.toBe(0);
+  });
+
   it("pushes, pulls, logs in and out like docker", () => {
     const name = `${plain.host}/berth-cli`;
     berthOk(["tag", "busybox", name]);
