@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -11,6 +12,19 @@ const d = useDaemon();
 const dir = mkdtempSync(join(tmpdir(), "berth-compose-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const file = join(dir, "compose.yaml");
+
+/**
+ * berth runs the CLI, again when the bundle was being rebuilt under it: other suites rebuild
+ * apps/cli/dist (tsup clean) while this one runs, and a lazily imported chunk can be missing for
+ * a moment. Chunks load before any request is sent, so the retry cannot repeat a side effect.
+ */
+function berth(args: string[], opts: { timeoutMs?: number } = {}) {
+  for (let i = 0; ; i++) {
+    const r = d.berth(args, opts);
+    if (i >= 4 || !/ERR_MODULE_NOT_FOUND|Cannot find module/.test(r.stderr)) return r;
+    spawnSync("sleep", ["2"]);
+  }
+}
 
 let port = 0;
 beforeAll(async () => {
@@ -57,7 +71,7 @@ volumes:
 }
 
 function compose(args: string[], timeoutMs = 60_000) {
-  return d.berth(["compose", "-f", file, "-p", "cz", ...args], { timeoutMs });
+  return berth(["compose", "-f", file, "-p", "cz", ...args], { timeoutMs });
 }
 
 function ok(args: string[]): string {
@@ -115,6 +129,7 @@ describe("berth compose", () => {
     const res = await fetch(`http://127.0.0.1:${port}/`);
     expect(await res.text()).toBe("web v1\n");
     expect(ok(["exec", "-T", "api", "wget", "-qO-", "http://kv/key"]).trim()).toBe("kv-value");
+    expect(compose(["port", "web", "8080"]).stdout).toBe(`127.0.0.1:${port}\n`);
   });
 
   it("a second up recreates nothing; a changed service is recreated alone", () => {
@@ -156,6 +171,13 @@ describe("berth compose", () => {
     ok(["start", "web"]);
     expect(d.docker(["inspect", "-f", "{{.State.Running}}", "cz-web-1"]).stdout.trim()).toBe("true");
     expect(ok(["exec", "-T", "api", "sh", "-c", "echo $KV"]).trim()).toBe("kv");
+    ok(["pause", "api"]);
+    expect(d.docker(["inspect", "-f", "{{.State.Status}}", "cz-api-1"]).stdout.trim()).toBe("paused");
+    ok(["unpause", "api"]);
+    expect(d.docker(["inspect", "-f", "{{.State.Status}}", "cz-api-1"]).stdout.trim()).toBe("running");
+    ok(["kill", "web"]);
+    expect(d.docker(["inspect", "-f", "{{.State.Running}}", "cz-web-1"]).stdout.trim()).toBe("false");
+    ok(["up", "-d"]);
   });
 
   it("down -v removes containers, network and volume", () => {
@@ -168,16 +190,16 @@ describe("berth compose", () => {
   it("reports bad input with file, line and path", () => {
     const bad = join(dir, "bad.yaml");
     writeFileSync(bad, "services:\n  web:\n    image: busybox\n    ports:\n      - target: [1]\n");
-    const r = d.berth(["compose", "-f", bad, "config"]);
+    const r = berth(["compose", "-f", bad, "config"]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(`${bad}:5: services.web.ports[0].target: must be a integer`);
     writeFileSync(bad, "services:\n  web:\n    image: busybox\n    depends_on: [db]\n");
-    expect(d.berth(["compose", "-f", bad, "config"]).stderr).toContain(
+    expect(berth(["compose", "-f", bad, "config"]).stderr).toContain(
       'service "web" depends on undefined service "db": invalid compose project',
     );
     // biome-ignore lint/suspicious/noTemplateCurlyInString: a compose template
     writeFileSync(bad, "services:\n  web:\n    image: busybox:${TAG:?set TAG}\n");
-    expect(d.berth(["compose", "-f", bad, "config"]).stderr).toContain(
+    expect(berth(["compose", "-f", bad, "config"]).stderr).toContain(
       "required variable TAG is missing a value: set TAG",
     );
   });
@@ -194,7 +216,7 @@ describe("berth compose", () => {
       bfile,
       "services:\n  app:\n    build:\n      context: .\n      args: [GREETING=built-by-compose]\n    command: sleep 1000\n    stop_grace_period: 1s\n",
     );
-    const c = (args: string[]) => d.berth(["compose", "-f", bfile, ...args], { timeoutMs: 120_000 });
+    const c = (args: string[]) => berth(["compose", "-f", bfile, ...args], { timeoutMs: 120_000 });
     const up = c(["up", "-d", "--build"]);
     expect(up.code, up.stderr).toBe(0);
     expect(d.docker(["image", "inspect", "built-app"]).code).toBe(0);
@@ -222,10 +244,10 @@ describe("berth compose", () => {
         pfile,
         `services:\n  a:\n    image: busybox\n    command: sleep 1000\n    stop_grace_period: 1s\n  b:\n    image: busybox\n    command: sleep 1000\n    ports: ["127.0.0.1:${busy}:80"]\n`,
       );
-      const r = d.berth(["compose", "-f", pfile, "-p", "busy", "up", "-d"]);
+      const r = berth(["compose", "-f", pfile, "-p", "busy", "up", "-d"]);
       expect(r.code).not.toBe(0);
       expect(r.stderr).toMatch(/address already in use|port is already allocated/);
-      const down = d.berth(["compose", "-f", pfile, "-p", "busy", "down"]);
+      const down = berth(["compose", "-f", pfile, "-p", "busy", "down"]);
       expect(down.code, down.stderr).toBe(0);
       const left = d.docker(["ps", "-aq", "--filter", "label=com.docker.compose.project=busy"]);
       expect(left.stdout).toBe("");
@@ -242,7 +264,7 @@ describe("berth compose", () => {
         `services:\n  init:\n    image: busybox\n    command: ["sh", "-c", "sleep 1; echo done > /shared/flag; exit ${code}"]\n    volumes: [shared:/shared]\n  app:\n    image: busybox\n    command: ["sh", "-c", "cat /shared/flag; exec sleep 1000"]\n    stop_grace_period: 1s\n    volumes: [shared:/shared]\n    depends_on:\n      init: { condition: service_completed_successfully }\nvolumes:\n  shared: {}\n`,
       );
     const c = (args: string[]) =>
-      d.berth(["compose", "-f", ofile, "-p", "oneshot", ...args], { timeoutMs: 60_000 });
+      berth(["compose", "-f", ofile, "-p", "oneshot", ...args], { timeoutMs: 60_000 });
     write(0);
     const up = c(["up", "-d", "--wait"]);
     expect(up.code, up.stderr).toBe(0);
@@ -262,13 +284,13 @@ describe("berth compose", () => {
       afile,
       'services:\n  hi:\n    image: busybox\n    command: ["sh", "-c", "echo hello; echo oops >&2"]\n',
     );
-    const r = d.berth(["compose", "-f", afile, "-p", "att", "up"], { timeoutMs: 60_000 });
+    const r = berth(["compose", "-f", afile, "-p", "att", "up"], { timeoutMs: 60_000 });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("Attaching to hi-1");
     expect(r.stdout).toMatch(/hi-1\s+\| hello/);
     expect(r.stdout).toMatch(/hi-1\s+\| oops/);
     expect(r.stdout).toContain("hi-1 exited with code 0");
-    expect(d.berth(["compose", "-f", afile, "-p", "att", "down"]).code).toBe(0);
+    expect(berth(["compose", "-f", afile, "-p", "att", "down"]).code).toBe(0);
   });
 
   const hasV1 = run("docker-compose", ["version"]).code === 0;
@@ -296,7 +318,7 @@ describe("berth compose", () => {
     ]);
     expect(ps.stdout.split("\n").filter(Boolean).sort()).toEqual(["vone_one_1", "vone_two_1"]);
     // berth compose sees docker-compose's containers through the shared labels
-    const bps = d.berth(["compose", "-f", vfile, "-p", "vone", "ps", "--services"]);
+    const bps = berth(["compose", "-f", vfile, "-p", "vone", "ps", "--services"]);
     expect(bps.stdout.split("\n").filter(Boolean).sort()).toEqual(["one", "two"]);
     const down = dc(["down", "-t", "1"]);
     expect(down.code, down.stderr).toBe(0);

@@ -642,6 +642,55 @@ export class Compose {
     );
   }
 
+  /** kill sends a signal (default SIGKILL) to the running containers of some services (default all). */
+  async kill(services?: readonly string[], o: { signal?: string } = {}): Promise<void> {
+    const cs = (await this.containers({ services: services ?? [], oneoff: false })).filter(
+      (c) => c.summary.State === "running",
+    );
+    await Promise.all(
+      cs.map(async (c) => {
+        this.emit({ resource: "Container", name: c.name, status: "Killing" });
+        await this.client.containerKill(c.id, o.signal === undefined ? {} : { signal: o.signal });
+        this.emit({ resource: "Container", name: c.name, status: "Killed" });
+      }),
+    );
+  }
+
+  /** pause pauses (or with `resume` unpauses) the containers of some services (default all). */
+  async pause(services?: readonly string[], resume = false): Promise<void> {
+    const cs = (await this.containers({ services: services ?? [], oneoff: false })).filter(
+      (c) => c.summary.State === (resume ? "paused" : "running"),
+    );
+    await Promise.all(
+      cs.map(async (c) => {
+        await this.client.request(
+          "POST",
+          `/containers/${encodeURIComponent(c.id)}/${resume ? "unpause" : "pause"}`,
+        );
+        this.emit({ resource: "Container", name: c.name, status: resume ? "Unpaused" : "Paused" });
+      }),
+    );
+  }
+
+  /**
+   * port returns the published `host:port` of a service container's private port
+   * (`compose port web 80`), or undefined when it is not published.
+   */
+  async port(
+    service: string,
+    privatePort: string,
+    o: { index?: number; protocol?: string } = {},
+  ): Promise<string | undefined> {
+    const c = (await this.containers({ services: [service], oneoff: false })).find(
+      (x) => x.number === (o.index ?? 1),
+    );
+    if (!c) throw new NotFound(`service "${service}" is not running`);
+    const info = await this.client.containerInspect(c.id);
+    const key = `${privatePort}/${o.protocol ?? "tcp"}`;
+    const b = info.NetworkSettings?.Ports?.[key]?.[0];
+    return b ? `${b.HostIp || "0.0.0.0"}:${b.HostPort}` : undefined;
+  }
+
   /** rm removes stopped containers (with `force`, running ones too, after stopping them). */
   async rm(services?: readonly string[], o: { force?: boolean; volumes?: boolean } = {}): Promise<string[]> {
     const cs = await this.containers({ services: services ?? [], oneoff: false });

@@ -20,7 +20,10 @@ const SUBCOMMANDS: Record<string, { load: Loader; short: string }> = {
   down: { load: () => import("./composeDown.ts"), short: "Stop and remove containers, networks" },
   exec: { load: () => import("./composeExec.ts"), short: "Execute a command in a running container" },
   logs: { load: () => import("./composeLogs.ts"), short: "View output from containers" },
+  kill: { load: () => import("./composeKill.ts"), short: "Force stop service containers" },
   ls: { load: () => import("./composeLs.ts"), short: "List running compose projects" },
+  pause: { load: () => import("./composePause.ts"), short: "Pause services" },
+  port: { load: () => import("./composePort.ts"), short: "Print the public port for a port binding" },
   ps: { load: () => import("./composePs.ts"), short: "List containers" },
   pull: { load: () => import("./composePull.ts"), short: "Pull service images" },
   push: { load: () => import("./composePush.ts"), short: "Push service images" },
@@ -29,6 +32,7 @@ const SUBCOMMANDS: Record<string, { load: Loader; short: string }> = {
   run: { load: () => import("./composeRun.ts"), short: "Run a one-off command on a service" },
   start: { load: () => import("./composeStart.ts"), short: "Start services" },
   stop: { load: () => import("./composeStop.ts"), short: "Stop services" },
+  unpause: { load: () => import("./composeUnpause.ts"), short: "Unpause services" },
   up: { load: () => import("./composeUp.ts"), short: "Create and start containers" },
 };
 
