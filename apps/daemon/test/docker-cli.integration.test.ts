@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { mountsUnder, useDaemon } from "./harness.ts";
+import { busyboxTar, mountsUnder, useDaemon } from "./harness.ts";
 
 // The real docker CLI (v28, on the machine) as a client of berthd: every command here must
 // behave as it does against dockerd (see shared/reference/engine-api-traces).
@@ -152,6 +152,19 @@ describe("docker CLI against berthd", () => {
     expect(r.stderr).toMatch(/container [0-9a-f]{12} is using its referenced image/);
     d.docker(["rm", "user"]);
     expect(d.docker(["rmi", "victim:1"]).stdout).toContain("Untagged: victim:1");
+  });
+
+  it("removes an image right after a run --rm of it returned", () => {
+    // An image of its own (one reference), so rmi deletes it and must not see the --rm container.
+    const imp = d.docker(["import", "--change", "ENV ONLY=rm", busyboxTar(), "justonce:1"]);
+    expect(imp.code).toBe(0);
+    for (let i = 0; i < 3; i++) {
+      expect(d.docker(["run", "--rm", "justonce:1", "true"]).code).toBe(0);
+      if (i < 2) continue;
+      const r = d.docker(["rmi", "justonce:1"]);
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toContain("Deleted: sha256:");
+    }
   });
 
   it("reports unknown images and malformed references as docker does", () => {

@@ -755,6 +755,7 @@ export class Containers {
       throw err;
     } finally {
       this.#hidden.delete(rec.id);
+      this.#events.emit("released");
     }
   }
 
@@ -924,6 +925,14 @@ export class Containers {
   shutdown(): void {
     for (const ac of this.#watching.values()) ac.abort();
     this.#watching.clear();
+  }
+
+  /**
+   * removalsSettled resolves once no container removal is releasing its layer any more: a removal
+   * is answered before its layer is gone, and image removal must not find it half released.
+   */
+  async removalsSettled(): Promise<void> {
+    while (this.#hidden.size > 0) await new Promise((r) => this.#events.once("released", r));
   }
 
   /** imageInUse tells which container (if any) uses an image, and whether it runs. */

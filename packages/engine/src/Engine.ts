@@ -457,6 +457,8 @@ export class Engine {
     } catch {
       // the store reports the missing image below
     }
+    // `docker run --rm x && docker rmi x`: the --rm removal may still be releasing the layer.
+    await this.containers.removalsSettled();
     const report = await this.images.remove(name, {
       force: opts.force === true,
       noPrune: opts.noPrune === true,
