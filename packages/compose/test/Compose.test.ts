@@ -106,6 +106,12 @@ class FakeEngine {
         }
         if (method === "GET" && path === "/networks")
           return json([...self.networks].map((Name) => ({ Name })));
+        const connect = /^\/networks\/(.+)\/connect$/.exec(path);
+        if (connect && method === "POST") {
+          const ep = o.body?.EndpointConfig as { Aliases?: string[] };
+          self.log.push(`connect ${connect[1]} ${String(o.body?.Container)} ${ep.Aliases?.join(",")}`);
+          return json({});
+        }
         if (m && method === "GET") {
           if (!set.has(decodeURIComponent(m[2]!))) throw new NotFound("not found");
           return json({ Name: m[2] });
@@ -200,5 +206,29 @@ services:
     await expect(new Compose({ client: engine.client(), project, pollMs: 1 }).up()).rejects.toThrow(
       "dependency failed to start: container p-db-1 has no healthcheck configured",
     );
+  });
+
+  it("connects secondary networks with aliases and removes orphans on request", async () => {
+    const engine = new FakeEngine();
+    const client = engine.client();
+    const two = `
+services:
+  web: { image: x, networks: { front: { aliases: [www] }, back: {} } }
+  old: { image: x }
+networks: { front: {}, back: {} }
+`;
+    await new Compose({ client, project: await load(two), pollMs: 1 }).up();
+    const web = [...engine.containers.values()].find((c) => c.name === "p-web-1");
+    expect(engine.log).toContain(`connect p_front ${web?.id} web,www`);
+    expect(web?.body.NetworkingConfig).toEqual({
+      EndpointsConfig: { p_back: { Aliases: ["web"] } },
+    });
+    const without = two.replace("  old: { image: x }\n", "");
+    const kept = await new Compose({ client, project: await load(without), pollMs: 1 }).up();
+    expect(kept.removed).toEqual([]);
+    const cleaned = await new Compose({ client, project: await load(without), pollMs: 1 }).up({
+      removeOrphans: true,
+    });
+    expect(cleaned.removed).toEqual(["p-old-1"]);
   });
 });
