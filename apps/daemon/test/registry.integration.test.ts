@@ -1,8 +1,11 @@
-import { readFileSync } from "node:fs";
+import { createReadStream, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { ImageStore } from "@berth/image";
+import { OCI_INDEX } from "@berth/oci";
+import { pushImage, RegistryClient } from "@berth/registry";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PASSWORD, TestRegistry, USER } from "../../../test-fixtures/registry/TestRegistry.ts";
-import { buildApps, repo, run, useDaemon } from "./harness.ts";
+import { buildApps, busyboxTar, repo, run, useDaemon } from "./harness.ts";
 
 // docker pull / push / login / logout and the implicit pull of docker run, with the real docker
 // CLI (v28) and berth against berthd, and a real docker-registry in three setups.
@@ -109,6 +112,67 @@ describe("docker CLI against a registry without auth", () => {
     }>;
     expect(a!.RepoTags).toEqual(expect.arrayContaining([`${repo}:a`, `${repo}:b`]));
     expect(b!.RepoTags).toEqual(a!.RepoTags);
+  });
+
+  it("pulls the platform asked for from a multi-platform index", async () => {
+    // Two single-platform images and an OCI index over them, pushed by the library.
+    const store = await ImageStore.open({ root: join(d.dir, "index-src") });
+    const amd = await store.importRootfs(createReadStream(busyboxTar()), {
+      ref: `${plain.host}/multi:amd64`,
+      platform: { os: "linux", architecture: "amd64" },
+    });
+    const arm = await store.importRootfs(createReadStream(busyboxTar()), {
+      ref: `${plain.host}/multi:arm64`,
+      platform: { os: "linux", architecture: "arm64", variant: "v8" },
+    });
+    const client = new RegistryClient();
+    await pushImage(client, store, `${plain.host}/multi:amd64`);
+    await pushImage(client, store, `${plain.host}/multi:arm64`);
+    const entry = async (img: typeof amd, platform: object) => ({
+      mediaType: img.manifestMediaType,
+      digest: img.manifestDigest,
+      size: (await store.content.info(img.manifestDigest)).size,
+      platform,
+    });
+    const index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_INDEX,
+        manifests: [
+          await entry(arm, { os: "linux", architecture: "arm64", variant: "v8" }),
+          await entry(amd, { os: "linux", architecture: "amd64" }),
+        ],
+      }),
+    );
+    const indexDigest = await client.putManifest(
+      { domain: plain.host, path: "multi" },
+      "latest",
+      index,
+      OCI_INDEX,
+    );
+
+    const armPull = ok(["pull", "--platform", "linux/arm64", `${plain.host}/multi`]);
+    expect(armPull).toContain(`Digest: ${indexDigest}`);
+    const [armInfo] = JSON.parse(ok(["image", "inspect", `${plain.host}/multi:latest`])) as Array<{
+      Id: string;
+      Architecture: string;
+    }>;
+    expect(armInfo!.Id).toBe(arm.id);
+    expect(armInfo!.Architecture).toBe("arm64");
+    ok(["rmi", `${plain.host}/multi:latest`]);
+    ok(["pull", `${plain.host}/multi`]);
+    const [amdInfo] = JSON.parse(ok(["image", "inspect", `${plain.host}/multi:latest`])) as Array<{
+      Id: string;
+    }>;
+    expect(amdInfo!.Id).toBe(amd.id);
+    const dist = await d.api("GET", `/v1.41/distribution/${plain.host}/multi:latest/json`);
+    expect(JSON.parse(dist.body)).toMatchObject({
+      Descriptor: { digest: indexDigest, mediaType: OCI_INDEX },
+      Platforms: [
+        { os: "linux", architecture: "arm64", variant: "v8" },
+        { os: "linux", architecture: "amd64" },
+      ],
+    });
   });
 
   it("mounts a layer from another repository", () => {
