@@ -13,15 +13,30 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-debs=(runc conmon iproute2 iptables busybox-static debootstrap docker-registry apache2-utils openssl skopeo)
+debs=(runc conmon iproute2 iptables busybox-static debootstrap curl)
+# The test suite's peers and interop checkers: a registry (distribution), htpasswd, openssl for a
+# test CA, skopeo and umoci, Debian's docker-compose 1.29, and a reference dockerd (docker.io) that
+# the interop tests start on private paths. scripts/test.sh asks for them.
+if [ "${BERTH_SETUP_TEST_TOOLS:-}" = 1 ]; then
+  debs+=(docker-registry apache2-utils openssl skopeo umoci docker-compose docker.io)
+fi
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing Debian packages: ${missing[*]}"
+  # Packages with services (docker.io, docker-registry) must not start them: the tests start their
+  # own instances on private paths. policy-rc.d tells invoke-rc.d to leave services alone.
+  policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod +x "$policy"
+  fi
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  if [ -n "$policy" ]; then rm -f "$policy"; fi
 fi
 
 want_pnpm=12.4.2

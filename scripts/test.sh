@@ -3,7 +3,7 @@
 # integration tests against real runc, conmon, overlayfs and the real docker CLI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+BERTH_SETUP_TEST_TOOLS=1 bash scripts/setup.sh
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 say "lint"
