@@ -53,6 +53,8 @@ export interface ComposeOptions {
   readonly onProgress?: (e: ProgressEvent) => void;
   /** Poll interval for health and state waits (default 250 ms). */
   readonly pollMs?: number;
+  /** Receives warnings (orphan containers). */
+  readonly onWarning?: (message: string) => void;
 }
 
 /** UpOptions are `compose up`'s flags. */
@@ -123,6 +125,7 @@ export class Compose {
   private readonly buildContext: BuildContextFn | undefined;
   private readonly emit: (e: ProgressEvent) => void;
   private readonly pollMs: number;
+  private readonly warn: (message: string) => void;
 
   constructor(o: ComposeOptions) {
     this.client = o.client;
@@ -130,6 +133,7 @@ export class Compose {
     this.buildContext = o.buildContext;
     this.emit = o.onProgress ?? (() => {});
     this.pollMs = o.pollMs ?? 250;
+    this.warn = o.onWarning ?? (() => {});
   }
 
   private service(name: string): ServiceConfig {
@@ -362,16 +366,20 @@ export class Compose {
     }
     await this.ensureNetworks(nets);
     await this.ensureVolumes(vols);
+    const known = new Set([
+      ...Object.keys(this.project.services),
+      ...Object.keys(this.project.disabledServices),
+    ]);
+    const orphans = (await this.containers({ oneoff: false })).filter((c) => !known.has(c.service));
     if (o.removeOrphans) {
-      const known = new Set([
-        ...Object.keys(this.project.services),
-        ...Object.keys(this.project.disabledServices),
-      ]);
-      for (const c of await this.containers({ oneoff: false })) {
-        if (known.has(c.service)) continue;
+      for (const c of orphans) {
         await this.removeContainer(c, true);
         report.removed.push(c.name);
       }
+    } else if (orphans.length > 0) {
+      this.warn(
+        `Found orphan containers ([${orphans.map((c) => c.name).join(" ")}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.`,
+      );
     }
     const tasks = new Map<string, Promise<void>>();
     const targetSet = new Set(targets);
@@ -759,6 +767,11 @@ export class Compose {
         if (await removeNetwork(this.client, name))
           this.emit({ resource: "Network", name, status: "Removed" });
       } catch (err) {
+        // Still used (orphans, or containers of other projects): docker compose warns and goes on.
+        if (isKind(err, "Conflict") || isKind(err, "FailedPrecondition") || isKind(err, "Forbidden")) {
+          this.emit({ resource: "Network", name, status: "Resource is still in use", error: true });
+          continue;
+        }
         if (!isKind(err, "NotImplemented")) throw err;
       }
     }
@@ -766,8 +779,13 @@ export class Compose {
       for (const v of Object.values(this.project.volumes)) {
         if (v.external) continue;
         this.emit({ resource: "Volume", name: v.name, status: "Removing" });
-        if (await removeVolume(this.client, v.name))
-          this.emit({ resource: "Volume", name: v.name, status: "Removed" });
+        try {
+          if (await removeVolume(this.client, v.name))
+            this.emit({ resource: "Volume", name: v.name, status: "Removed" });
+        } catch (err) {
+          if (!isKind(err, "Conflict") && !isKind(err, "FailedPrecondition")) throw err;
+          this.emit({ resource: "Volume", name: v.name, status: "Resource is still in use", error: true });
+        }
       }
     }
     if (o.rmi) {

@@ -224,7 +224,14 @@ networks: { front: {}, back: {} }
       EndpointsConfig: { p_back: { Aliases: ["web"] } },
     });
     const without = two.replace("  old: { image: x }\n", "");
-    const kept = await new Compose({ client, project: await load(without), pollMs: 1 }).up();
+    const warnings: string[] = [];
+    const kept = await new Compose({
+      client,
+      project: await load(without),
+      pollMs: 1,
+      onWarning: (w) => warnings.push(w),
+    }).up();
+    expect(warnings).toEqual([expect.stringContaining("Found orphan containers ([p-old-1])")]);
     expect(kept.removed).toEqual([]);
     const cleaned = await new Compose({ client, project: await load(without), pollMs: 1 }).up({
       removeOrphans: true,

@@ -88,6 +88,7 @@ export function makeContext(
         project: p,
         buildContext: async (dir, dockerfile) => (await contextTar(dir, dockerfile)).stream,
         ...(opts.quiet ? {} : { onProgress: progressPrinter() }),
+        onWarning: (m) => process.stderr.write(`WARN[0000] ${m}\n`),
       });
     },
   };
