@@ -293,6 +293,43 @@ describe("berth compose", () => {
     expect(berth(["compose", "-f", afile, "-p", "att", "down"]).code).toBe(0);
   });
 
+  it("deploy: replicas, resource limits and an on-failure restart policy", () => {
+    const dfile = join(dir, "deploy.yaml");
+    writeFileSync(
+      dfile,
+      `services:\n  worker:\n    image: busybox\n    command: ["sh", "-c", "sleep 1; exit 1"]\n    deploy:\n      replicas: 3\n      resources:\n        limits: { cpus: "0.5", memory: 64M }\n      restart_policy: { condition: on-failure, max_attempts: 2 }\n`,
+    );
+    const c = (args: string[]) =>
+      berth(["compose", "-f", dfile, "-p", "dep", ...args], { timeoutMs: 60_000 });
+    const up = c(["up", "-d"]);
+    expect(up.code, up.stderr).toBe(0);
+    const names = d.docker([
+      "ps",
+      "-a",
+      "--filter",
+      "label=com.docker.compose.project=dep",
+      "--format",
+      "{{.Names}}",
+    ]);
+    expect(names.stdout.split("\n").filter(Boolean).sort()).toEqual([
+      "dep-worker-1",
+      "dep-worker-2",
+      "dep-worker-3",
+    ]);
+    const fmt =
+      "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}";
+    expect(d.docker(["inspect", "-f", fmt, "dep-worker-2"]).stdout.trim()).toBe(
+      `${64 * 1024 * 1024} 500000000 on-failure 2`,
+    );
+    let restarts = 0;
+    for (let i = 0; i < 80 && restarts < 1; i++) {
+      restarts = Number(d.docker(["inspect", "-f", "{{.RestartCount}}", "dep-worker-1"]).stdout.trim());
+      if (restarts < 1) spawnSync("sleep", ["0.25"]);
+    }
+    expect(restarts).toBeGreaterThanOrEqual(1);
+    expect(c(["down"]).code).toBe(0);
+  });
+
   const hasV1 = run("docker-compose", ["version"]).code === 0;
   it.skipIf(!hasV1)("Debian's docker-compose 1.29 brings a two-service file up and down on berthd", () => {
     const vdir = join(dir, "v1");
