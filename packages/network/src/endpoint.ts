@@ -1,7 +1,7 @@
 import { isAbsolute } from "node:path";
 import { InvalidArgument, NotFound } from "@berth/errdefs";
 import { checkIfName, deleteLink } from "./bridge.ts";
-import { parseCidr, stripPrefix } from "./cidr.ts";
+import { isIpv4, parseCidr, stripPrefix } from "./cidr.ts";
 import { macForIp } from "./macForIp.ts";
 import { failure, run, runOk } from "./run.ts";
 
@@ -30,8 +30,9 @@ export interface ConnectEndpointOptions {
 /**
  * connectEndpoint plugs a namespace into a bridge: a veth pair whose host end `hostIfName` joins the
  * bridge and whose other end appears as `ifName` inside the namespace with the address, MAC, MTU
- * and (if `gateway` is given) the default route. Idempotent: an existing `hostIfName` is deleted
- * first, so calling it again after a crash leaves exactly one, freshly configured pair. On failure
+ * and (if `gateway` is given) the default route. Idempotent: an existing `hostIfName` (and a
+ * stale `ifName` in the namespace) is replaced, so calling it again after a crash leaves exactly
+ * one, freshly configured pair. On failure
  * the pair is removed again.
  */
 export async function connectEndpoint(o: ConnectEndpointOptions): Promise<void> {
@@ -42,6 +43,9 @@ export async function connectEndpoint(o: ConnectEndpointOptions): Promise<void> 
   checkIfName(o.ifName, "container interface name");
   checkIfName(o.bridge, "bridge name");
   parseCidr(o.address);
+  if (o.gateway !== undefined && !isIpv4(stripPrefix(o.gateway))) {
+    throw new InvalidArgument(`invalid gateway ${JSON.stringify(o.gateway)}: expected an IPv4 address`);
+  }
   const mac = o.mac ?? macForIp(o.address);
   if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(mac)) {
     throw new InvalidArgument(
@@ -50,39 +54,25 @@ export async function connectEndpoint(o: ConnectEndpointOptions): Promise<void> 
   }
   const mtu = ["mtu", String(o.mtu ?? (await bridgeMtu(o.bridge)))];
 
-  await deleteLink(o.hostIfName);
-  const add = [
-    "link",
-    "add",
-    o.hostIfName,
-    ...mtu,
-    "type",
-    "veth",
-    "peer",
-    "name",
-    o.ifName,
-    ...mtu,
-    "netns",
-    o.netns,
-  ];
+  // One `ip link add` creates the pair, enslaves and raises the host end, and names, sizes and
+  // addresses the namespace end; one `ip -batch` inside the namespace does the rest. Three
+  // processes per endpoint in the common case (container start latency).
+  const add = ["link", "add", o.hostIfName, ...mtu, "master", o.bridge, "up", "type", "veth"];
+  add.push("peer", "name", o.ifName, ...mtu, "address", mac, "netns", o.netns);
   const added = await run("ip", add);
   if (added.code !== 0) {
     if (!/File exists/i.test(added.stderr)) throw failure("ip", add, added);
-    // A stale `ifName` in the namespace (its host end had another name before a crash): replace it.
-    await run("nsenter", [`--net=${o.netns}`, "ip", "link", "del", "dev", o.ifName]);
+    // Set up before (idempotent call), or a stale `ifName` left in the namespace by a pair whose
+    // host end had another name before a crash: replace both.
     await deleteLink(o.hostIfName);
+    await run("nsenter", [`--net=${o.netns}`, "ip", "link", "del", "dev", o.ifName]);
     await runOk("ip", add);
   }
+  const batch = [`addr replace ${o.address} dev ${o.ifName}`, `link set dev ${o.ifName} up`];
+  if (o.gateway !== undefined)
+    batch.push(`route replace default via ${stripPrefix(o.gateway)} dev ${o.ifName}`);
   try {
-    await runOk("ip", ["link", "set", "dev", o.hostIfName, "master", o.bridge]);
-    await runOk("ip", ["link", "set", "dev", o.hostIfName, "up"]);
-    const ns = (args: string[]) => runOk("nsenter", [`--net=${o.netns}`, "ip", ...args]);
-    await ns(["link", "set", "dev", o.ifName, "address", mac]);
-    await ns(["addr", "replace", o.address, "dev", o.ifName]);
-    await ns(["link", "set", "dev", o.ifName, "up"]);
-    if (o.gateway !== undefined) {
-      await ns(["route", "replace", "default", "via", stripPrefix(o.gateway), "dev", o.ifName]);
-    }
+    await runOk("nsenter", [`--net=${o.netns}`, "ip", "-batch", "-"], { input: `${batch.join("\n")}\n` });
   } catch (err) {
     await deleteLink(o.hostIfName).catch(() => {});
     throw err;

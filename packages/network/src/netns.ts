@@ -42,7 +42,9 @@ export async function createNetns(path: string): Promise<void> {
     } catch (err) {
       if (errnoCode(err) !== "EEXIST") throw err;
     }
-    await runOk("unshare", [`--net=${p}`, "true"]);
+    // unshare runs `ip` inside the new namespace: one process to create, pin and raise lo.
+    await runOk("unshare", [`--net=${p}`, "ip", "link", "set", "dev", "lo", "up"]);
+    return;
   }
   await runOk("nsenter", [`--net=${p}`, "ip", "link", "set", "dev", "lo", "up"]);
 }

@@ -15,16 +15,23 @@ const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
  * run executes `cmd args...` without a shell and resolves with its exit code and output, whatever
  * the code. It rejects only when the program cannot be started (Unavailable, e.g. iptables missing).
  */
-export function run(cmd: string, args: readonly string[]): Promise<RunResult> {
+export function run(cmd: string, args: readonly string[], opts: { input?: string } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { maxBuffer: MAX_OUTPUT_BYTES, encoding: "utf8" }, (err, stdout, stderr) => {
-      if (err && typeof (err as { code?: unknown }).code === "string") {
-        reject(new Unavailable(`cannot run ${cmd}: ${err.message}`, { cause: err }));
-        return;
-      }
-      const code = err ? Number((err as { code?: unknown }).code ?? 1) : 0;
-      resolve({ code: Number.isFinite(code) ? code : 1, stdout, stderr });
-    });
+    const child = execFile(
+      cmd,
+      args,
+      { maxBuffer: MAX_OUTPUT_BYTES, encoding: "utf8" },
+      (err, stdout, stderr) => {
+        if (err && typeof (err as { code?: unknown }).code === "string") {
+          reject(new Unavailable(`cannot run ${cmd}: ${err.message}`, { cause: err }));
+          return;
+        }
+        const code = err ? Number((err as { code?: unknown }).code ?? 1) : 0;
+        resolve({ code: Number.isFinite(code) ? code : 1, stdout, stderr });
+      },
+    );
+    child.stdin?.on("error", () => {}); // EPIPE when the program exits without reading; its exit code tells
+    child.stdin?.end(opts.input ?? "");
   });
 }
 
@@ -39,9 +46,13 @@ export function failure(cmd: string, args: readonly string[], r: RunResult): Int
   return new Internal(`${commandLine(cmd, args)} exited with status ${r.code}: ${detail || "no output"}`);
 }
 
-/** runOk executes the command and rejects with {@link failure} unless it exits 0; resolves with stdout. */
-export async function runOk(cmd: string, args: readonly string[]): Promise<string> {
-  const r = await run(cmd, args);
+/** runOk (optionally feeding `input` on stdin) executes the command and rejects with {@link failure} unless it exits 0; resolves with stdout. */
+export async function runOk(
+  cmd: string,
+  args: readonly string[],
+  opts: { input?: string } = {},
+): Promise<string> {
+  const r = await run(cmd, args, opts);
   if (r.code !== 0) throw failure(cmd, args, r);
   return r.stdout;
 }
