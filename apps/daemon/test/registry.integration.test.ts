@@ -285,6 +285,18 @@ describe("berth CLI", () => {
     expect(pull.code).toBe(0);
     expect(pull.stdout).toContain(`Status: Downloaded newer image for ${name}:latest`);
 
+    // In a terminal (script(1) gives berth a pty), login prompts for what the flags did not give.
+    const tty = run(
+      "script",
+      ["-qec", `${process.execPath} ${join(repo, "apps/cli/bin/berth.js")} login ${tls.host}`, "/dev/null"],
+      {
+        input: `${USER}\n${PASSWORD}\n`,
+        env: { DOCKER_HOST: d.host, BERTH_NO_AUTOSTART: "1", DOCKER_CONFIG: config },
+      },
+    );
+    expect(tty.stdout).toContain("Username: ");
+    expect(tty.stdout).toContain("Password: ");
+    expect(tty.stdout).toContain("Login Succeeded");
     expect(berth(["logout", tls.host]).stdout).toBe(`Removing login credentials for ${tls.host}\n`);
     expect(berth(["logout", tls.host]).stdout).toBe(`Not logged in to ${tls.host}\n`);
     const after = berth(["pull", name]);

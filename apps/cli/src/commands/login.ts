@@ -17,6 +17,49 @@ export function normaliseServer(server: string | undefined): string {
   return host === "index.docker.io" || host === "registry-1.docker.io" ? "docker.io" : host;
 }
 
+/** prompt reads one line from the terminal, without echo when `secret` (docker's password prompt). */
+export function prompt(question: string, secret: boolean): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const stdin = process.stdin;
+    process.stderr.write(question);
+    if (!secret) {
+      let line = "";
+      const onData = (b: Buffer) => {
+        line += b.toString("utf8");
+        const nl = line.indexOf("\n");
+        if (nl >= 0) {
+          stdin.off("data", onData);
+          stdin.pause();
+          resolve(line.slice(0, nl).replace(/\r$/, "").trim());
+        }
+      };
+      stdin.on("data", onData);
+      stdin.resume();
+      return;
+    }
+    stdin.setRawMode(true);
+    let value = "";
+    const done = (err?: Error) => {
+      stdin.off("data", onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write("\n");
+      if (err) reject(err);
+      else resolve(value);
+    };
+    const onData = (b: Buffer) => {
+      for (const ch of b.toString("utf8")) {
+        if (ch === "\r" || ch === "\n") return done();
+        if (ch === "\u0003") return done(new StatusError("", 130));
+        if (ch === "\u007f" || ch === "\b") value = value.slice(0, -1);
+        else value += ch;
+      }
+    };
+    stdin.on("data", onData);
+    stdin.resume();
+  });
+}
+
 /** command is `berth login`. */
 export const command: CommandModule = {
   spec: {
@@ -38,7 +81,7 @@ export const command: CommandModule = {
   async run(inv) {
     const p = inv.parsed;
     const host = normaliseServer(p.args[0]);
-    const username = str(p, "username") ?? "";
+    let username = str(p, "username") ?? "";
     let password = str(p, "password");
     if (bool(p, "password-stdin")) {
       if (password !== undefined)
@@ -49,7 +92,13 @@ export const command: CommandModule = {
       process.stderr.write("WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n");
     }
     if (username === "" || password === undefined || password === "") {
-      throw new StatusError("Error: Cannot perform an interactive login from a non TTY device", 1);
+      if (!process.stdin.isTTY) {
+        throw new StatusError("Error: Cannot perform an interactive login from a non TTY device", 1);
+      }
+      if (username === "") username = await prompt("Username: ", false);
+      if (username === "") throw new StatusError("Error: Non-null Username Required", 1);
+      if (password === undefined || password === "") password = await prompt("Password: ", true);
+      if (password === "") throw new StatusError("Error: Password Required", 1);
     }
     const client = await inv.client();
     await client.request("POST", "/auth", {
