@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import type { ContainerCreateRequest, EndpointSettings, HostConfig } from "@berth/api";
+import { NotImplemented } from "@berth/errdefs";
 import { parseDuration } from "./duration.ts";
 import { COMPOSE_VERSION, Label } from "./labels.ts";
 import type { Project, ServiceConfig } from "./Project.ts";
@@ -139,7 +140,11 @@ export function containerSpec(
   ] as const) {
     for (const ref of svc[kind] ?? []) {
       const obj = project[kind][ref.source];
-      if (!obj?.file) continue;
+      if (!obj?.file) {
+        throw new NotImplemented(
+          `${kind.slice(0, -1)} ${JSON.stringify(ref.source)} of service ${JSON.stringify(svc.name)}: only file-based ${kind} are supported, found ${obj?.external ? "external" : obj?.environment !== undefined ? "environment" : "content"}`,
+        );
+      }
       const target = ref.target ?? ref.source;
       binds.push(`${obj.file}:${target.startsWith("/") ? target : root + target}:ro`);
     }
