@@ -17,6 +17,7 @@ const SUBCOMMANDS: Record<string, { load: Loader; short: string }> = {
     load: () => import("./composeConfig.ts"),
     short: "Parse, resolve and render compose file in canonical format",
   },
+  create: { load: () => import("./composeCreate.ts"), short: "Creates containers for a service" },
   down: { load: () => import("./composeDown.ts"), short: "Stop and remove containers, networks" },
   exec: { load: () => import("./composeExec.ts"), short: "Execute a command in a running container" },
   logs: { load: () => import("./composeLogs.ts"), short: "View output from containers" },
@@ -34,6 +35,7 @@ const SUBCOMMANDS: Record<string, { load: Loader; short: string }> = {
   stop: { load: () => import("./composeStop.ts"), short: "Stop services" },
   unpause: { load: () => import("./composeUnpause.ts"), short: "Unpause services" },
   up: { load: () => import("./composeUp.ts"), short: "Create and start containers" },
+  version: { load: () => import("./composeVersion.ts"), short: "Show the Berth Compose version information" },
 };
 
 /** command is `berth compose`. */
