@@ -232,6 +232,9 @@ describe("docker CLI against htpasswd basic auth over TLS", () => {
     const after = d.docker(["pull", name]);
     expect(after.code).toBe(1);
     expect(after.stderr).toMatch(/Error response from daemon: .*no basic auth credentials/);
+    // Credentials never reach the daemon's log.
+    expect(d.log).not.toContain(PASSWORD);
+    expect(d.log).not.toContain(Buffer.from(`${USER}:${PASSWORD}`).toString("base64"));
   });
 });
 

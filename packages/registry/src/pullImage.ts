@@ -246,7 +246,12 @@ export async function pullImage(
       });
     };
     for (const d of present) stored(d, false);
-    await pool(missing, opts.concurrency ?? 4, async (layer) => {
+    // As dockerd: layers beyond the parallel downloads wait for a slot.
+    const slots = opts.concurrency ?? 4;
+    missing.slice(slots).forEach((l) => {
+      emit({ id: shortDigest(l.digest), status: "Waiting" });
+    });
+    await pool(missing, slots, async (layer) => {
       sizes.set(layer.digest, await downloadLayer(client, images, repo, layer, diffIdOf(layer.digest), opts));
       added.push(layer.digest);
       stored(layer.digest, true);
