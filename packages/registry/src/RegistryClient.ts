@@ -10,7 +10,7 @@
  */
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { Readable, Transform } from "node:stream";
+import { type Readable, Transform } from "node:stream";
 import {
   FailedPrecondition,
   InvalidArgument,
@@ -847,9 +847,4 @@ async function* chunks(source: AsyncIterable<Buffer>, size: number): AsyncGenera
     }
   }
   if (have > 0) yield Buffer.concat(parts);
-}
-
-/** bufferStream turns bytes into a one-shot readable stream. */
-export function bufferStream(bytes: Buffer): Readable {
-  return Readable.from([bytes]);
 }
