@@ -240,6 +240,33 @@ describe("healthchecks", () => {
     ok(["rm", "-f", id]);
   });
 
+  it("pauses probing while the container is paused, and refuses sub-millisecond durations", async () => {
+    const id = ok([
+      "run",
+      "-d",
+      "--health-cmd",
+      "true",
+      "--health-interval",
+      "200ms",
+      "busybox",
+      "sleep",
+      "300",
+    ]);
+    await until("healthy", () => status(id) === "healthy");
+    ok(["pause", id]);
+    await sleep(300);
+    const lastEnd = health(id)!.Log.at(-1)!.End;
+    await sleep(800);
+    expect(health(id)!.Log.at(-1)!.End).toBe(lastEnd);
+    expect(status(id)).toBe("healthy");
+    ok(["unpause", id]);
+    await until("probing again", () => health(id)!.Log.at(-1)!.End !== lastEnd);
+    ok(["rm", "-f", id]);
+    const bad = d.docker(["run", "--health-cmd", "true", "--health-interval", "500us", "busybox", "true"]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("Interval in Healthcheck cannot be less than 1ms");
+  });
+
   it("keeps the health across a daemon restart and re-arms the monitor", async () => {
     const id = ok([
       "run",

@@ -9,6 +9,7 @@ import type { ContainerMounts } from "./ContainerMounts.ts";
 import type { ContainerStore } from "./ContainerStore.ts";
 import { ContainerEvent, type Events } from "./Events.ts";
 import { writeEtcFiles } from "./etcFiles.ts";
+import { type HealthConfig, validateHealthConfig } from "./HealthMonitor.ts";
 import { newContainerId, nowRFC3339Nano } from "./ids.ts";
 import { KeyedLock } from "./KeyedLock.ts";
 import { commandOf, mergeImageConfig } from "./merge.ts";
@@ -152,6 +153,7 @@ export class Containers {
     const networks = this.#networksFor(hostConfig, opts.networkingConfig?.EndpointsConfig ?? {});
     const image = await this.#d.images.resolve(userConfig.Image);
     const config = mergeImageConfig(userConfig, image);
+    validateHealthConfig(config.Healthcheck as HealthConfig | null | undefined);
     const { path, args } = commandOf(config);
 
     const id = newContainerId((x) =>

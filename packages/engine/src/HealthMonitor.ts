@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { InvalidArgument } from "@berth/errdefs";
 import { writeFileAtomic } from "@berth/image";
 import { containerEventOf } from "./Containers.ts";
 import type { Events } from "./Events.ts";
@@ -72,6 +73,21 @@ export function probeOf(rec: ContainerRecord): string[] | undefined {
   return undefined;
 }
 
+/**
+ * validateHealthConfig refuses what dockerd refuses at create: durations set below 1ms and a
+ * negative retry count (InvalidArgument with docker's messages).
+ */
+export function validateHealthConfig(hc: HealthConfig | null | undefined): void {
+  if (!hc) return;
+  for (const k of ["Interval", "Timeout", "StartPeriod", "StartInterval"] as const) {
+    const v = hc[k];
+    if (typeof v === "number" && v !== 0 && v < 1e6)
+      throw new InvalidArgument(`${k} in Healthcheck cannot be less than 1ms`);
+  }
+  if (typeof hc.Retries === "number" && hc.Retries < 0)
+    throw new InvalidArgument("Retries in Healthcheck cannot be negative");
+}
+
 /** goDuration prints milliseconds as Go's time.Duration String does for whole units ("30s", "1.5s", "500ms"). */
 export function goDuration(ms: number): string {
   if (ms === 0) return "0s";
@@ -113,7 +129,11 @@ export class HealthMonitor {
       if (m.Action === "start") {
         const rec = deps.get(m.Actor.ID);
         if (rec) this.arm(rec, true);
-      } else if (m.Action === "die") this.disarm(m.Actor.ID);
+      } else if (m.Action === "unpause") {
+        // As dockerd's updateHealthMonitor: no probes while paused, the same state after.
+        const rec = deps.get(m.Actor.ID);
+        if (rec) this.arm(rec, false);
+      } else if (m.Action === "die" || m.Action === "pause") this.disarm(m.Actor.ID);
       else if (m.Action === "destroy") {
         this.disarm(m.Actor.ID);
         this.#states.delete(m.Actor.ID);
