@@ -479,6 +479,7 @@ export async function withMounted(
     return await commitLayer(
       { upperdir: layer.upperdir, lowerdirs: layer.lowerdirs, merged: rootfs },
       deps.content,
+      deps.layerCompression === undefined ? {} : { compression: deps.layerCompression },
     );
   } finally {
     await deps.snapshots.removeContainerLayer(id);

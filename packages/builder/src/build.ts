@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, open, rm } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { applyLayer, resolveInRoot } from "@berth/archive";
@@ -7,8 +8,11 @@ import { type Command, DockerIgnore, Lex, parse, parseInstructions, parseStages 
 import { errnoCode, InvalidArgument, NotFound, ResourceExhausted } from "@berth/errdefs";
 import { currentPlatform, type Manifest, OCI_CONFIG, OCI_MANIFEST } from "@berth/oci";
 import { BuildCache } from "./BuildCache.ts";
+import { OrderedProgress } from "./OrderedProgress.ts";
+import { Semaphore } from "./Semaphore.ts";
 import { SourceTree } from "./SourceTree.ts";
 import { imageStateOf, StageBuilder, shortId } from "./StageBuilder.ts";
+import { planStages, type StagePlan } from "./stageGraph.ts";
 import type { BuildDeps, BuildOptions, BuildProgress, BuildResult, ImageState } from "./types.ts";
 
 /** MAX_DOCKERFILE_BYTES bounds the Dockerfile and .dockerignore reads. */
@@ -103,17 +107,11 @@ async function buildInContext(
   const buildArgs = new Map<string, string>();
   for (const [k, v] of Object.entries(opts.buildArgs ?? {})) if (v !== undefined) buildArgs.set(k, v);
   const consumed = new Set<string>();
-  const total =
-    metaArgs.length + stages.slice(0, targetIndex + 1).reduce((n, s) => n + 1 + s.commands.length, 0);
-  let step = 0;
-  const stepLine = (original: string) => {
-    step++;
-    onProgress({ kind: "step", step, total, stream: `Step ${step}/${total} : ${original.trim()}\n` });
-  };
 
   const meta = new Map<string, string | undefined>();
+  const metaSteps: Array<{ original: string }> = [];
   for (const a of metaArgs) {
-    stepLine(a.original);
+    metaSteps.push(a);
     for (const def of a.args) {
       const cli = buildArgs.get(def.key);
       if (buildArgs.has(def.key)) consumed.add(def.key);
@@ -122,16 +120,47 @@ async function buildInContext(
     }
   }
   const metaEnv = new Map([...meta].filter((e): e is [string, string] => e[1] !== undefined));
+  const baseNames = stages.map((s) => lex.processWord(s.baseImage, metaEnv));
+  const plan = planStages(stages, baseNames, targetIndex);
 
-  const cache = deps.cache ?? (await BuildCache.open(deps.root, deps.content));
+  // Step numbers are fixed up front (meta ARGs, then the planned stages in Dockerfile order), so
+  // concurrent stages print the numbers a sequential build would.
+  const total = metaArgs.length + plan.reduce((n, p) => n + 1 + p.stage.commands.length, 0);
+  for (const [i, a] of metaSteps.entries()) {
+    onProgress({
+      kind: "step",
+      step: i + 1,
+      total,
+      stream: `Step ${i + 1}/${total} : ${a.original.trim()}\n`,
+    });
+  }
+  const firstStep: number[] = [];
+  plan.reduce((n, p, k) => {
+    firstStep[k] = n + 1;
+    return n + 1 + p.stage.commands.length;
+  }, metaArgs.length);
+
+  const cache0 = deps.cache ?? (await BuildCache.open(deps.root, deps.content));
+  const cache = opts.compression === "zstd" ? cache0.scoped("zstd") : cache0;
+  const stageDeps: BuildDeps =
+    opts.compression === undefined ? deps : { ...deps, layerCompression: opts.compression };
   const context = await SourceTree.open(contextDir, ignore);
   const done = new Map<string, ImageState>();
   const counters = { executed: 0, cached: 0 };
-  let final: ImageState | undefined;
+  const ordered = new OrderedProgress(plan.length, onProgress);
+  const abort = new AbortController();
+  const signal = opts.signal === undefined ? abort.signal : AbortSignal.any([opts.signal, abort.signal]);
 
-  for (const stage of stages.slice(0, targetIndex + 1)) {
+  const runStage = async (k: number): Promise<ImageState> => {
+    const { stage } = plan[k] as StagePlan;
+    const emit = ordered.emitter(k);
+    let step = (firstStep[k] as number) - 1;
+    const stepLine = (original: string) => {
+      step++;
+      emit({ kind: "step", step, total, stream: `Step ${step}/${total} : ${original.trim()}\n` });
+    };
     stepLine(stage.from.original);
-    const baseName = lex.processWord(stage.baseImage, metaEnv);
+    const baseName = baseNames[stage.index] as string;
     let base: ImageState;
     // The ID docker prints under FROM: the local image's own ID when the base is an image.
     let baseId: string | undefined;
@@ -149,8 +178,8 @@ async function buildInContext(
         },
         layers: [],
       };
-    } else if (done.has(baseName.toLowerCase())) {
-      base = done.get(baseName.toLowerCase())!;
+    } else if (plan[k]?.fromStage !== undefined) {
+      base = done.get(String(plan[k]?.fromStage)) as ImageState;
     } else {
       const rec = deps.images.resolve(baseName);
       baseId = rec.id.slice(7, 19);
@@ -161,9 +190,9 @@ async function buildInContext(
         base = { ...base, config: { ...base.config, config: { ...base.config.config, OnBuild: null } } };
       }
     }
-    onProgress({ kind: "cached", stream: ` ---> ${baseId ?? shortId(base)}\n` });
+    emit({ kind: "cached", stream: ` ---> ${baseId ?? shortId(base)}\n` });
     const sb = new StageBuilder(base, {
-      deps,
+      deps: stageDeps,
       cache,
       noCache: opts.noCache === true,
       lex,
@@ -172,13 +201,13 @@ async function buildInContext(
       metaArgs: meta,
       consumed,
       stages: done,
-      progress: onProgress,
+      progress: emit,
       counters,
-      ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+      signal,
     });
     const commands: Command[] = [];
     if (triggers.length > 0) {
-      onProgress({
+      emit({
         kind: "step",
         step,
         total,
@@ -193,13 +222,53 @@ async function buildInContext(
     }
     for (const c of commands) await sb.dispatch(c);
     for (const c of stage.commands) {
+      if (signal.aborted) throw signal.reason;
       stepLine(c.original);
       await sb.dispatch(c);
     }
-    done.set(String(stage.index), sb.state);
-    if (stage.name !== undefined) done.set(stage.name, sb.state);
-    final = sb.state;
+    return sb.state;
+  };
+
+  // Independent stages run concurrently (bounded by the CPU count), each as soon as the stages it
+  // reads are done; the first failure cancels the others.
+  const limit = new Semaphore(Math.max(1, availableParallelism()));
+  const running = new Map<number, Promise<ImageState>>();
+  let failed: { k: number; err: unknown } | undefined;
+  plan.forEach((p, k) => {
+    const depPromises = p.deps.map((d) => running.get(d) as Promise<ImageState>);
+    running.set(
+      k,
+      (async () => {
+        await Promise.all(depPromises);
+        return limit.run(async () => {
+          if (signal.aborted) throw signal.reason;
+          try {
+            const state = await runStage(k);
+            done.set(String(p.stage.index), state);
+            if (p.stage.name !== undefined) done.set(p.stage.name, state);
+            ordered.close(k);
+            return state;
+          } catch (err) {
+            if (failed === undefined) {
+              failed = { k, err };
+              abort.abort(err);
+            }
+            throw err;
+          }
+        });
+      })(),
+    );
+    // Dependents observe the rejection; this keeps it from being reported as unhandled.
+    running.get(k)?.catch(() => {});
+  });
+  const settled = await Promise.allSettled(running.values());
+  if (failed !== undefined) {
+    ordered.flushThrough(failed.k);
+    throw failed.err;
   }
+  const last = settled[settled.length - 1];
+  if (last?.status !== "fulfilled") throw (last as PromiseRejectedResult | undefined)?.reason;
+  const final: ImageState = last.value;
 
   const unused = [...buildArgs.keys()].filter((k) => !consumed.has(k) && !PREDEFINED_ARGS.has(k));
   if (unused.length > 0) {
@@ -209,7 +278,7 @@ async function buildInContext(
     });
   }
 
-  const state = final!;
+  const state = final;
   const config = structuredClone(state.config);
   if (opts.labels !== undefined && Object.keys(opts.labels).length > 0) {
     config.config = { ...config.config, Labels: { ...(config.config?.Labels ?? {}), ...opts.labels } };

@@ -1,13 +1,13 @@
 import type { Stats } from "node:fs";
 import { lstat, readdir, readlink } from "node:fs/promises";
 import { Readable, Transform } from "node:stream";
-import { createGzip } from "node:zlib";
 import { packEntry, packFile, WHITEOUT_OPAQUE_DIR, WHITEOUT_PREFIX } from "@berth/archive";
 import { errnoCode } from "@berth/errdefs";
 import type { ContentStore } from "@berth/image";
-import { Digester, OCI_LAYER_GZIP } from "@berth/oci";
+import { Digester } from "@berth/oci";
 import * as tar from "tar-stream";
-import type { LayerState } from "./types.ts";
+import { compressLayer } from "./compressLayer.ts";
+import type { LayerCompression, LayerState } from "./types.ts";
 
 /** The directories of one overlay mount, as SnapshotStore's ContainerLayer has them. */
 export interface OverlayDirs {
@@ -30,6 +30,8 @@ export interface CommitLayerOptions {
    * to drop the mount points the runtime created (docker's init layer).
    */
   readonly exclude?: (rel: string) => boolean;
+  /** Layer compression (default gzip); see {@link compressLayer}. */
+  readonly compression?: LayerCompression;
 }
 
 type Header = Partial<tar.Header> & { name: string };
@@ -39,8 +41,8 @@ const isWhiteout = (st: Stats) => st.isCharacterDevice() && st.rdev === 0;
 /**
  * commitLayer turns an overlay upper directory into an OCI layer and stores it: a tar in sorted
  * (deterministic) order where overlay whiteouts (0/0 character devices) become `.wh.<name>` and
- * a directory that hides its lower contents becomes `<dir>/.wh..wh..opq`, gzip-compressed by
- * node:zlib (which compresses on the libuv thread pool, off the main thread), hashed on the way
+ * a directory that hides its lower contents becomes `<dir>/.wh..wh..opq`, compressed by
+ * {@link compressLayer} (gzip on the libuv thread pool, or zstd), hashed on the way
  * (diff ID of the tar, digest of the gzip) and ingested into the content store.
  *
  * Opaque directories are found without reading `trusted.overlay.opaque` (Node has no getxattr):
@@ -140,7 +142,7 @@ export async function commitLayer(
       cb(null, chunk);
     },
   });
-  const gz = createGzip();
+  const { stream: gz, mediaType } = compressLayer(opts.compression);
   tarStream.on("error", (err) => hashed.destroy(err));
   hashed.on("error", (err) => gz.destroy(err));
   tarStream.pipe(hashed).pipe(gz);
@@ -151,7 +153,7 @@ export async function commitLayer(
       digest: blob.digest as `sha256:${string}`,
       diffId: diff.digest() as `sha256:${string}`,
       size: blob.size,
-      mediaType: OCI_LAYER_GZIP,
+      mediaType,
       unpackedSize,
     },
     empty: entries === 0,

@@ -5,15 +5,27 @@
  *
  * @since 0.1.0
  */
-export { BuildCache, type CacheKeyInput, cacheKey, stateId } from "./BuildCache.ts";
+export {
+  BuildCache,
+  type CacheKeyInput,
+  type CacheRecord,
+  cacheKey,
+  type PruneCacheOptions,
+  type PruneCacheReport,
+  stateId,
+} from "./BuildCache.ts";
 export { build, MAX_DOCKERFILE_BYTES } from "./build.ts";
 export { type CommitLayerOptions, commitLayer, type LayerDiff, type OverlayDirs } from "./commitLayer.ts";
+export { compressLayer, type LayerCompressor } from "./compressLayer.ts";
+export { OrderedProgress } from "./OrderedProgress.ts";
 export { RunFailedError } from "./StageBuilder.ts";
+export { planStages, type StagePlan, stageRefs } from "./stageGraph.ts";
 export type {
   BuildDeps,
   BuildOptions,
   BuildProgress,
   BuildResult,
   ImageState,
+  LayerCompression,
   LayerState,
 } from "./types.ts";

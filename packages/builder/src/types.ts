@@ -25,7 +25,15 @@ export interface BuildOptions {
   readonly labels?: Readonly<Record<string, string>>;
   /** Aborts the build; a running RUN is killed. */
   readonly signal?: AbortSignal;
+  /**
+   * Layer compression: `gzip` (default, `application/vnd.oci.image.layer.v1.tar+gzip`) or `zstd`
+   * (`...tar+zstd`, through the `zstd` binary). Cache entries are kept apart per compression.
+   */
+  readonly compression?: LayerCompression;
 }
+
+/** LayerCompression is how the builder compresses the layers it commits. */
+export type LayerCompression = "gzip" | "zstd";
 
 /**
  * BuildDeps are the stores and runtime the build runs against. The builder never opens or owns
@@ -43,6 +51,8 @@ export interface BuildDeps {
   readonly workDir: string;
   /** A cache opened by the caller, to share between builds of one process; default: opened from `root`. */
   readonly cache?: BuildCache;
+  /** Compression of committed layers (set by build() from {@link BuildOptions.compression}); default gzip. */
+  readonly layerCompression?: LayerCompression;
   /** cgroup parent of RUN containers; default `/berth-build`. */
   readonly cgroupParent?: string;
 }

@@ -1,0 +1,197 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { createReadStream, readFileSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, rm, rmdir, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { ContentStore, ImageStore, SnapshotStore } from "@berth/image";
+import { OCI_LAYER_GZIP, OCI_LAYER_ZSTD } from "@berth/oci";
+import { Runtime } from "@berth/runtime";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BuildCache, type BuildDeps, type BuildOptions, type BuildProgress, build } from "../src/index.ts";
+
+const repo = resolve(import.meta.dirname, "../../..");
+const isRoot = process.getuid?.() === 0;
+const haveTools =
+  spawnSync("runc", ["--version"]).status === 0 &&
+  spawnSync("conmon", ["--version"]).status === 0 &&
+  spawnSync("zstd", ["--version"]).status === 0;
+
+describe.skipIf(!isRoot || !haveTools)("build pipeline: concurrent stages, zstd layers, cache prune", () => {
+  let tmp: string;
+  let deps: BuildDeps;
+  let images: ImageStore;
+  let content: ContentStore;
+  let cache: BuildCache;
+  const cgroupParent = `/berth-bp-test-${process.pid}`;
+
+  beforeAll(async () => {
+    tmp = await mkdtemp(join(tmpdir(), "bp-"));
+    const bbTar = join(tmp, "busybox.tar");
+    execFileSync(join(repo, "test-fixtures/busybox/make-rootfs.sh"), [bbTar]);
+    content = await ContentStore.open(join(tmp, "store"));
+    images = await ImageStore.open({ root: join(tmp, "store"), content });
+    const snapshots = await SnapshotStore.open({ root: join(tmp, "store"), content });
+    await images.importRootfs(createReadStream(bbTar), { ref: "busybox:latest" });
+    const runtime = new Runtime({ stateRoot: join(tmp, "rt"), logger: { warn: () => {} } });
+    cache = await BuildCache.open(join(tmp, "store"), content);
+    deps = {
+      images,
+      snapshots,
+      content,
+      runtime,
+      root: join(tmp, "store"),
+      workDir: join(tmp, "w"),
+      cgroupParent,
+      cache,
+    };
+  });
+
+  afterAll(async () => {
+    for (const ctrl of await readdir("/sys/fs/cgroup").catch(() => [] as string[])) {
+      await rmdir(join("/sys/fs/cgroup", ctrl, cgroupParent)).catch(() => {});
+    }
+    for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
+      const mp = line.split(" ")[4];
+      if (mp?.startsWith(tmp)) spawnSync("umount", ["-l", mp]);
+    }
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  async function context(name: string, files: Record<string, string>): Promise<string> {
+    const dir = join(tmp, "ctx", name);
+    await mkdir(dir, { recursive: true });
+    for (const [rel, data] of Object.entries(files)) await writeFile(join(dir, rel), data);
+    return dir;
+  }
+
+  async function run(opts: BuildOptions) {
+    const events: BuildProgress[] = [];
+    const r = await build(opts, deps, (e) => events.push(e));
+    return { ...r, events, output: events.map((e) => e.stream).join("") };
+  }
+
+  const twoBranches = `FROM busybox AS a
+RUN sleep 1; cut -d' ' -f1 /proc/uptime > /t; echo built-a
+FROM busybox AS b
+RUN sleep 1; cut -d' ' -f1 /proc/uptime > /t; echo built-b
+FROM busybox AS unused
+RUN echo never-built
+FROM busybox
+COPY --from=a /t /a
+COPY --from=b /t /b
+`;
+
+  it("runs independent stages concurrently, skips unneeded ones, prints steps in Dockerfile order", async () => {
+    const dir = await context("par", { Dockerfile: twoBranches });
+    const t0 = performance.now();
+    const r = await run({ contextDir: dir, tags: ["par:1"], noCache: true });
+    const elapsed = performance.now() - t0;
+    expect(r.output).not.toContain("never-built");
+    const steps = r.events.filter((e) => e.kind === "step").map((e) => e.stream.trim());
+    expect(steps).toEqual([
+      "Step 1/7 : FROM busybox AS a",
+      "Step 2/7 : RUN sleep 1; cut -d' ' -f1 /proc/uptime > /t; echo built-a",
+      "Step 3/7 : FROM busybox AS b",
+      "Step 4/7 : RUN sleep 1; cut -d' ' -f1 /proc/uptime > /t; echo built-b",
+      "Step 5/7 : FROM busybox",
+      "Step 6/7 : COPY --from=a /t /a",
+      "Step 7/7 : COPY --from=b /t /b",
+    ]);
+    // a's output comes before b's step line although both ran at once
+    expect(r.output.indexOf("built-a")).toBeLessThan(r.output.indexOf("Step 3/7"));
+    // Both RUNs overlapped: their end times are less than the 1 s sleep apart.
+    const rec = images.resolve(r.imageId);
+    expect(rec.layers.length).toBe(3);
+    expect(elapsed).toBeLessThan(60_000);
+    const times = await Promise.all(
+      [1, 2].map(async (i) => {
+        const layer = rec.layers[i];
+        if (layer === undefined) throw new Error("missing layer");
+        const out = execFileSync("sh", ["-c", `tar -xzOf ${content.blobPath(layer.digest)}`]);
+        return Number(out.toString().trim());
+      }),
+    );
+    expect(Math.abs((times[0] as number) - (times[1] as number))).toBeLessThan(0.9);
+  });
+
+  it("stops at --target with only the stages it needs", async () => {
+    const dir = await context("tgt", { Dockerfile: twoBranches });
+    const r = await run({ contextDir: dir, target: "b" });
+    const steps = r.events.filter((e) => e.kind === "step").map((e) => e.stream.trim());
+    expect(steps).toEqual([
+      "Step 1/2 : FROM busybox AS b",
+      "Step 2/2 : RUN sleep 1; cut -d' ' -f1 /proc/uptime > /t; echo built-b",
+    ]);
+  });
+
+  it("a failing stage fails the build with its error and output, and cancels the other", async () => {
+    const dir = await context("fail", {
+      Dockerfile: `FROM busybox AS slow
+RUN sleep 30
+FROM busybox AS bad
+RUN echo about-to-fail; exit 7
+FROM busybox
+COPY --from=slow / /s
+COPY --from=bad / /b
+`,
+    });
+    const events: BuildProgress[] = [];
+    const t0 = performance.now();
+    const err = await build({ contextDir: dir, noCache: true }, deps, (e) => events.push(e)).catch(
+      (e: unknown) => e,
+    );
+    expect((err as { runExitCode?: number }).runExitCode).toBe(7);
+    expect(performance.now() - t0).toBeLessThan(20_000);
+    const out = events.map((e) => e.stream).join("");
+    expect(out).toContain("about-to-fail");
+    expect(out.indexOf("Step 1/")).toBeLessThan(out.indexOf("Step 3/"));
+  });
+
+  it("commits zstd layers on request, kept apart from gzip cache entries", async () => {
+    const dir = await context("z", {
+      Dockerfile: "FROM busybox\nCOPY f /f\nRUN echo hi > /g\n",
+      f: "zstd me\n",
+    });
+    const gz = await run({ contextDir: dir, tags: ["z:gzip"] });
+    const zs = await run({ contextDir: dir, tags: ["z:zstd"], compression: "zstd" });
+    expect(zs.steps.cached).toBe(0);
+    const g = images.resolve(gz.imageId);
+    const z = images.resolve(zs.imageId);
+    expect(g.layers.slice(1).map((l) => l.mediaType)).toEqual([OCI_LAYER_GZIP, OCI_LAYER_GZIP]);
+    expect(z.layers.slice(1).map((l) => l.mediaType)).toEqual([OCI_LAYER_ZSTD, OCI_LAYER_ZSTD]);
+    // The COPY layer has the same tar (same diff ID) in both; the blob is a real zstd frame
+    expect(z.layers[1]?.diffId).toBe(g.layers[1]?.diffId);
+    const blob = readFileSync(content.blobPath(z.layers[1]?.digest as string));
+    expect([...blob.subarray(0, 4)]).toEqual([0x28, 0xb5, 0x2f, 0xfd]);
+    const again = await run({ contextDir: dir, compression: "zstd" });
+    expect(again.steps).toEqual({ executed: 0, cached: 2 });
+  });
+
+  it("prunes cache entries and the blobs only they use", async () => {
+    const dir = await context("pr", {
+      Dockerfile: "FROM busybox\nRUN head -c 100000 /dev/urandom > /r\nRUN echo x > /x\n",
+    });
+    const r = await run({ contextDir: dir });
+    const rec = images.resolve(r.imageId);
+    const inUse = new Set(images.list().flatMap((i) => i.layers.map((l) => l.digest)));
+    // without all: entries whose layer is in an image stay
+    const before = cache.size;
+    const records = cache.records(inUse);
+    expect(records.some((x) => x.shared)).toBe(true);
+    const p1 = await cache.prune({ inUse });
+    expect(cache.size).toBe(before - p1.cachesDeleted.length);
+    for (const l of rec.layers) expect(await content.has(l.digest)).toBe(true);
+    // prune -a with only busybox in use (as if the image were gone): its own layers go
+    const busybox = images.resolve("busybox");
+    const onlyBusybox = new Set(busybox.layers.map((l) => l.digest));
+    const p2 = await cache.prune({ all: true, inUse: onlyBusybox });
+    expect(cache.size).toBe(0);
+    expect(p2.cachesDeleted.length).toBeGreaterThan(0);
+    expect(p2.spaceReclaimed).toBeGreaterThan(100_000);
+    expect(await content.has(rec.layers[1]?.digest as string)).toBe(false);
+    expect(await content.has(rec.layers[0]?.digest as string)).toBe(true);
+    await images.remove(r.imageId, { force: true });
+    const again = await run({ contextDir: dir });
+    expect(again.steps.cached).toBe(0);
+  });
+});
