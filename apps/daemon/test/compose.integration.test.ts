@@ -330,6 +330,21 @@ describe("berth compose", () => {
     expect(c(["down"]).code).toBe(0);
   });
 
+  it("create makes containers without starting them; start starts them", () => {
+    const cfile = join(dir, "create.yaml");
+    writeFileSync(
+      cfile,
+      "services:\n  c:\n    image: busybox\n    command: sleep 1000\n    stop_grace_period: 1s\n",
+    );
+    const c = (args: string[]) => berth(["compose", "-f", cfile, "-p", "cre", ...args]);
+    expect(c(["create"]).code).toBe(0);
+    expect(d.docker(["inspect", "-f", "{{.State.Status}}", "cre-c-1"]).stdout.trim()).toBe("created");
+    expect(c(["start"]).code).toBe(0);
+    expect(d.docker(["inspect", "-f", "{{.State.Status}}", "cre-c-1"]).stdout.trim()).toBe("running");
+    expect(c(["version", "--short"]).stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+    expect(c(["down"]).code).toBe(0);
+  });
+
   const hasV1 = run("docker-compose", ["version"]).code === 0;
   it.skipIf(!hasV1)("Debian's docker-compose 1.29 brings a two-service file up and down on berthd", () => {
     const vdir = join(dir, "v1");
