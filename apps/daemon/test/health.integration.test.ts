@@ -171,11 +171,17 @@ describe("healthchecks", () => {
       join(ctx, "Dockerfile"),
       'FROM busybox\nHEALTHCHECK --interval=300ms --retries=1 CMD ["sh", "-c", "exit 1"]\n',
     );
+    const since = String(Math.floor(Date.now() / 1000));
     const b = d.docker(["build", "-t", "hc-image", ctx], {
       env: { DOCKER_BUILDKIT: "0" },
       timeoutMs: 120_000,
     });
     expect(b.code, b.stderr).toBe(0);
+    // The build's tag is announced as dockerd announces it.
+    const before = String(Math.floor(Date.now() / 1000) + 1);
+    const tagged = ok(["events", "--since", since, "--until", before, "--filter", "event=tag"]);
+    const imageId = ok(["inspect", "-f", "{{.Id}}", "hc-image"]);
+    expect(tagged).toMatch(new RegExp(`image tag ${imageId} \\(name=hc-image:latest\\)$`));
     const fromImage = ok(["run", "-d", "hc-image", "sleep", "300"]);
     const disabled = ok(["run", "-d", "--no-healthcheck", "hc-image", "sleep", "300"]);
     const overridden = ok(["run", "-d", "--health-cmd", "true", "hc-image", "sleep", "300"]);

@@ -4,6 +4,7 @@ import { BuildCache, type BuildOptions, type BuildProgress, type BuildResult, bu
 import type { ContentStore, ImageStore, SnapshotStore } from "@berth/image";
 import { Reference } from "@berth/oci";
 import type { Runtime } from "@berth/runtime";
+import { type Events, ImageEvent } from "./Events.ts";
 
 /** Prefix of the IDs the builder gives its RUN containers and scratch snapshots. */
 const BUILD_ID_PREFIX = "berth-build-";
@@ -19,6 +20,8 @@ export interface BuildsDeps {
   /** Runtime root; RUN bundles go to `<runRoot>/bd` (short: conmon's socket path limit). */
   runRoot: string;
   log: (msg: string) => void;
+  /** The engine's event bus: a build's tags are announced as image `tag` events, as dockerd's. */
+  events?: Events;
 }
 
 /**
@@ -41,7 +44,7 @@ export class Builds {
     const tags = (opts.tags ?? []).map((t) => Reference.familiarString(Reference.parseTagTarget(t)));
     this.#cache ??= BuildCache.open(this.#d.root, this.#d.content);
     const { images, snapshots, content, runtime, root } = this.#d;
-    return build(
+    const result = await build(
       { ...opts, tags },
       {
         images,
@@ -54,6 +57,8 @@ export class Builds {
       },
       onProgress,
     );
+    for (const t of tags) this.#d.events?.emit(ImageEvent(result.imageId, "tag", t));
+    return result;
   }
 
   /** cleanup releases RUN containers and scratch layers of builds a crash interrupted. */

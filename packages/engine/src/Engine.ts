@@ -271,6 +271,7 @@ export class Engine {
       root: opts.root,
       runRoot: opts.runRoot,
       log,
+      events,
     });
     visible = () => containers.all();
     await builds.cleanup();
