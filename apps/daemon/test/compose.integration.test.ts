@@ -126,7 +126,7 @@ describe("berth compose", () => {
   });
 
   it("publishes ports and resolves service names on the project network", async () => {
-    const res = await fetch(`http://127.0.0.1:${port}/`);
+    const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5000) });
     expect(await res.text()).toBe("web v1\n");
     expect(ok(["exec", "-T", "api", "wget", "-qO-", "http://kv/key"]).trim()).toBe("kv-value");
     expect(compose(["port", "web", "8080"]).stdout).toBe(`127.0.0.1:${port}\n`);
@@ -148,8 +148,8 @@ describe("berth compose", () => {
 
   it("serves the recreated web on the same published port", async () => {
     let text = "";
-    for (let i = 0; i < 50 && text !== "web v2\n"; i++) {
-      text = await fetch(`http://127.0.0.1:${port}/`).then(
+    for (let i = 0; i < 20 && text !== "web v2\n"; i++) {
+      text = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1000) }).then(
         (r) => r.text(),
         () => "",
       );

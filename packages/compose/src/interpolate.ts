@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import { InvalidArgument } from "@berth/errdefs";
+import { Override } from "./parseYaml.ts";
 
 /** Lookup returns a variable's value, or undefined when it is unset. */
 export type Lookup = (name: string) => string | undefined;
@@ -200,6 +201,7 @@ export function interpolateValue(
         throw err;
       }
     }
+    if (v instanceof Override) return new Override(walk(v.value, path));
     if (Array.isArray(v)) return v.map((x, i) => walk(x, `${path}[${i}]`));
     if (v !== null && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) {
       const out: Record<string, unknown> = {};

@@ -93,9 +93,13 @@ export function loadEnvFiles(files: readonly string[], base: Lookup): Record<str
 /** loadProject loads and normalises a project. */
 export async function loadProject(opts: LoadOptions = {}): Promise<Project> {
   const cwd = opts.cwd ?? process.cwd();
-  const files = (
-    opts.files && opts.files.length > 0 ? opts.files.map((f) => resolve(cwd, f)) : findDefaultFiles(cwd)
-  ).map((f) => {
+  // COMPOSE_FILE (from the process environment) stands for -f when none is given.
+  const procEnv = opts.environment ?? process.env;
+  const given =
+    opts.files && opts.files.length > 0
+      ? opts.files
+      : (procEnv.COMPOSE_FILE ?? "").split(procEnv.COMPOSE_PATH_SEPARATOR ?? ":").filter((f) => f !== "");
+  const files = (given.length > 0 ? given.map((f) => resolve(cwd, f)) : findDefaultFiles(cwd)).map((f) => {
     if (!existsSync(f))
       throw new NotFound(`open ${f}: no such file or directory`, { code: "ERR_NO_COMPOSE_FILE" });
     return f;

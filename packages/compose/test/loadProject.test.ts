@@ -135,6 +135,19 @@ services:
     );
   });
 
+  it("takes COMPOSE_FILE when no -f is given, and interpolates inside !override", async () => {
+    const dir = project({
+      "a.yaml": "services:\n  a: {image: x, labels: {k: v}}\n",
+      "b.yaml": 'services:\n  a:\n    labels: !override {k: "${V}"}\n',
+    });
+    const p = await loadProject({
+      cwd: dir,
+      environment: { COMPOSE_FILE: "a.yaml:b.yaml", V: "interpolated" },
+    });
+    expect(p.configFiles).toEqual([join(dir, "a.yaml"), join(dir, "b.yaml")]);
+    expect(p.services.a?.labels).toEqual({ k: "interpolated" });
+  });
+
   it("applies profiles", async () => {
     const dir = project({
       "compose.yaml": "services:\n  a: {image: x}\n  b: {image: x, profiles: [debug]}\n",
