@@ -78,6 +78,13 @@ function rulesFor(bridge: string): string[] {
   return out.split("\n").filter((l) => l.includes(`berth:${bridge}`));
 }
 
+/** dnatRules lists the kernel forwarding rules berth made for a host port. */
+function dnatRules(port: number): string[] {
+  return execFileSync("iptables", ["-t", "nat", "-S", "BERTH-DNAT"], { encoding: "utf8" })
+    .split("\n")
+    .filter((l) => l.includes(`--dport ${port} `));
+}
+
 function inspectNet(name: string): {
   Id: string;
   IPAM: { Config: { Subnet: string; Gateway: string }[] };
@@ -187,6 +194,10 @@ describe("networks", () => {
       ...webCmd("hello-pub"),
     ]);
     expect(await httpGet(fixed)).toBe("hello-pub\n");
+    // The kernel forwards the port (DNAT to the container); the proxy stays bound to it.
+    const pubIp = ipOf("pub", "bridge");
+    expect(dnatRules(fixed)).toHaveLength(1);
+    expect(dnatRules(fixed)[0]).toContain(`--to-destination ${pubIp}:80`);
     const port = ok(["port", "pub"]);
     expect(port).toContain(`80/tcp -> 0.0.0.0:${fixed}`);
     const eph = /80\/tcp -> 127\.0\.0\.1:(\d+)/.exec(port);
@@ -203,6 +214,7 @@ describe("networks", () => {
     // berth's own CLI reads the same mapping.
     expect(d.berth(["port", "pub", "80/tcp"]).stdout).toContain(`0.0.0.0:${fixed}`);
     ok(["rm", "-f", "pub"]);
+    expect(dnatRules(fixed)).toEqual([]);
     await expect(httpGet(fixed, 0)).rejects.toThrow();
   });
 
@@ -241,8 +253,10 @@ describe("networks", () => {
     ]);
     expect(await httpGet(port)).toBe("still-here\n");
     await d.kill9();
+    expect(dnatRules(port)).toHaveLength(1);
     await d.start();
     expect(await httpGet(port)).toBe("still-here\n");
+    expect(dnatRules(port)).toHaveLength(1);
     const sandbox = ok(["inspect", "-f", "{{.NetworkSettings.SandboxKey}}", "survivor"]).trim();
     expect(mountsUnder(sandbox)).toHaveLength(1);
     const ids = ok(["inspect", "-f", "{{.Id}}", "survivor", "web"]).trim().split("\n");
@@ -255,6 +269,7 @@ describe("networks", () => {
     ok(["network", "rm", "appnet"]);
     expect(links()).not.toContain(`br-${id.slice(0, 12)}`);
     expect(rulesFor(`br-${id.slice(0, 12)}`)).toEqual([]);
+    expect(dnatRules(port)).toEqual([]);
     await expect(httpGet(port, 0)).rejects.toThrow();
   });
 });

@@ -19,6 +19,7 @@ import {
   networkAddress,
   nthHost,
   PortProxy,
+  type PublishedPort,
   parseCidr,
   removeBridge,
   removeNetns,
@@ -582,6 +583,38 @@ export class Networks {
       }
     }
     rec.ports = ports;
+    for (const f of this.#forwards(rec)) await this.#firewall.publishPort(f);
+  }
+
+  /**
+   * #forwards lists the kernel forwarding rules of the container's published ports: each goes to
+   * its address on its first network (the proxy bound to the port serves what the rules miss).
+   */
+  #forwards(rec: ContainerRecord): PublishedPort[] {
+    const [name, ep] = Object.entries(rec.networks ?? {})[0] ?? [];
+    if (!name || !ep?.IPAddress || !rec.ports) return [];
+    const bridge = (this.#records.get(ep.NetworkID ?? "") ?? this.#byName(name))?.bridge;
+    if (!bridge) return [];
+    const out: PublishedPort[] = [];
+    for (const [key, list] of Object.entries(rec.ports)) {
+      const [port, proto = "tcp"] = key.split("/");
+      if (proto !== "tcp" && proto !== "udp") continue;
+      for (const b of list) {
+        out.push({
+          bridge,
+          proto,
+          hostIp: b.HostIp,
+          hostPort: Number(b.HostPort),
+          targetIp: ep.IPAddress,
+          targetPort: Number(port),
+        });
+      }
+    }
+    return out;
+  }
+
+  #byName(name: string): NetworkRecord | undefined {
+    return [...this.#records.values()].find((r) => r.Name === name);
   }
 
   /**
@@ -589,6 +622,11 @@ export class Networks {
    * twice and after a crash (everything it removes may already be gone).
    */
   async detach(rec: ContainerRecord): Promise<void> {
+    for (const f of this.#forwards(rec)) {
+      await this.#firewall
+        .unpublishPort(f)
+        .catch((err) => this.#log(`port ${f.hostPort}: ${(err as Error).message}`));
+    }
     for (const p of this.#proxies.get(rec.id) ?? []) await p.close().catch(() => {});
     this.#proxies.delete(rec.id);
     for (const ep of Object.values(rec.networks ?? {})) {
@@ -638,6 +676,11 @@ export class Networks {
           this.#log(`port ${b.HostIp}:${b.HostPort} of ${rec.id}: ${(err as Error).message}`);
         }
       }
+    }
+    for (const f of this.#forwards(rec)) {
+      await this.#firewall
+        .publishPort(f)
+        .catch((err) => this.#log(`port ${f.hostPort}: ${(err as Error).message}`));
     }
   }
 

@@ -1,4 +1,5 @@
 import { readFile, writeFile } from "node:fs/promises";
+import { errnoCode } from "@berth/errdefs";
 import { checkIfName } from "./bridge.ts";
 import { networkAddress } from "./cidr.ts";
 import { failure, run, runOk } from "./run.ts";
@@ -9,6 +10,8 @@ export const FORWARD_CHAIN = "BERTH-FORWARD";
 export const ISOLATION_1 = "BERTH-ISOLATION-1";
 /** Stage 2 of network isolation: ...and entering another berth bridge is dropped. */
 export const ISOLATION_2 = "BERTH-ISOLATION-2";
+/** nat chain of published ports (DNAT to container addresses); PREROUTING and OUTPUT jump to it. */
+export const DNAT_CHAIN = "BERTH-DNAT";
 /** Comment on the shared jump rules (not tied to one bridge, never swept). */
 export const SHARED_COMMENT = "berth";
 
@@ -45,6 +48,13 @@ type Table = "filter" | "nat";
  * - isolation: BERTH-ISOLATION-1 sends what leaves a bridge for another interface to
  *   BERTH-ISOLATION-2, which drops it when it enters another berth bridge; an internal network
  *   also drops everything leaving its subnet or entering it from elsewhere.
+ *
+ * - published ports (publishPort): nat BERTH-DNAT, reached from PREROUTING and OUTPUT for local
+ *   destinations, rewrites `[-d hostIp] -p proto --dport P` to the container's address, so the
+ *   kernel forwards them (the in-process proxy stays bound to the port, as docker-proxy does, and
+ *   serves what the rule does not match); connections from 127.0.0.0/8 are masqueraded onto the
+ *   bridge, which has route_localnet on, and INPUT drops new connections entering from the bridge
+ *   for 127.0.0.0/8 (so route_localnet cannot open the host's loopback services to containers).
  *
  * Every per-network rule carries `-m comment --comment berth:<bridge>`, so teardown and the startup
  * sweep find them by comment alone, whatever the subnet was. Everything is idempotent: rules are
@@ -110,6 +120,10 @@ export class Firewall {
     const shared = ["-m", "comment", "--comment", SHARED_COMMENT];
     await this.#ensureRule("filter", "FORWARD", [...shared, "-j", FORWARD_CHAIN], "first");
     await this.#ensureRule("filter", FORWARD_CHAIN, [...shared, "-j", ISOLATION_1], "first");
+    await this.#ensureChain("nat", DNAT_CHAIN);
+    const local = ["-m", "addrtype", "--dst-type", "LOCAL"];
+    await this.#ensureRule("nat", "PREROUTING", [...local, ...shared, "-j", DNAT_CHAIN]);
+    await this.#ensureRule("nat", "OUTPUT", [...local, ...shared, "-j", DNAT_CHAIN]);
   }
 
   /**
@@ -138,6 +152,67 @@ export class Firewall {
       await this.#ensureRule("filter", FORWARD_CHAIN, ["-i", br, "!", "-o", br, ...tag, "-j", "ACCEPT"]);
       await this.#ensureRule("nat", "POSTROUTING", ["-s", subnet, "!", "-o", br, ...tag, "-j", "MASQUERADE"]);
     }
+    if (o.internal) return;
+    // Published ports reached on 127.0.0.1 are DNATed onto the bridge with their loopback source.
+    // (Replies of those connections come back to 127.0.0.1 through the bridge: only new traffic is dropped.)
+    await this.#ensureRule(
+      "filter",
+      "INPUT",
+      [
+        "-i",
+        br,
+        "-d",
+        "127.0.0.0/8",
+        "-m",
+        "conntrack",
+        "!",
+        "--ctstate",
+        "RELATED,ESTABLISHED",
+        ...tag,
+        "-j",
+        "DROP",
+      ],
+      "first",
+    );
+    await this.#ensureRule("nat", "POSTROUTING", ["-s", "127.0.0.0/8", "-o", br, ...tag, "-j", "MASQUERADE"]);
+    try {
+      await writeFile(`/proc/sys/net/ipv4/conf/${br}/route_localnet`, "1\n");
+    } catch (err) {
+      // Rules may be set up before their bridge exists (the setting comes with the device).
+      if (errnoCode(err) !== "ENOENT") throw err;
+    }
+  }
+
+  /**
+   * publishPort makes the kernel forward `hostIp:hostPort` (any local address for 0.0.0.0) to
+   * `targetIp:targetPort` on the bridge. Rules an earlier publication of the same host address and
+   * port left behind (a crash between a container's exit and its cleanup) are replaced.
+   */
+  async publishPort(o: PublishedPort): Promise<void> {
+    checkIfName(o.bridge, "bridge name");
+    await this.#ensureBase();
+    for (const tokens of await this.#rules("nat")) {
+      if (tokens[1] !== DNAT_CHAIN || !sameHostPort(tokens, o)) continue;
+      await this.#deleteRule("nat", tokens);
+    }
+    const [dnat, accept] = portRules(o);
+    await this.#ensureRule("nat", DNAT_CHAIN, dnat);
+    await this.#ensureRule("filter", FORWARD_CHAIN, accept);
+  }
+
+  /** unpublishPort removes what publishPort added; idempotent. */
+  async unpublishPort(o: PublishedPort): Promise<void> {
+    const [dnat, accept] = portRules(o);
+    await this.#deleteRule("nat", ["-A", DNAT_CHAIN, ...dnat]);
+    await this.#deleteRule("filter", ["-A", FORWARD_CHAIN, ...accept]);
+  }
+
+  async #deleteRule(table: Table, tokens: readonly string[]): Promise<void> {
+    const args = ["-w", "-t", table, "-D", ...tokens.slice(1)];
+    const r = await run(this.#iptables, args);
+    if (r.code !== 0 && !/does a matching rule exist|No chain|doesn't exist|Bad rule/i.test(r.stderr)) {
+      throw failure(this.#iptables, args, r);
+    }
   }
 
   /** teardownNetwork removes every rule tagged berth:<bridge> (the subnet is not needed to find them); idempotent. */
@@ -151,6 +226,64 @@ export class Firewall {
     const kept = new Set(keep);
     await this.#deleteWhere((b) => !kept.has(b));
   }
+}
+
+/** One published port: where the host listens and which container address it goes to. */
+export interface PublishedPort {
+  bridge: string;
+  proto: "tcp" | "udp";
+  /** "0.0.0.0" (or "") for every local address. */
+  hostIp: string;
+  hostPort: number;
+  targetIp: string;
+  targetPort: number;
+}
+
+function anyAddress(ip: string): boolean {
+  return ip === "" || ip === "0.0.0.0";
+}
+
+/** portRules are the nat DNAT and filter ACCEPT rule specs of one published port. */
+function portRules(o: PublishedPort): [string[], string[]] {
+  const tag = ["-m", "comment", "--comment", commentFor(o.bridge)];
+  const match = (port: number) => ["-p", o.proto, "-m", o.proto, "--dport", String(port)];
+  const dnat = [
+    ...(anyAddress(o.hostIp) ? [] : ["-d", `${o.hostIp}/32`]),
+    "!",
+    "-i",
+    o.bridge,
+    ...match(o.hostPort),
+    ...tag,
+    "-j",
+    "DNAT",
+    "--to-destination",
+    `${o.targetIp}:${o.targetPort}`,
+  ];
+  const accept = [
+    "-d",
+    `${o.targetIp}/32`,
+    "!",
+    "-i",
+    o.bridge,
+    "-o",
+    o.bridge,
+    ...match(o.targetPort),
+    ...tag,
+    "-j",
+    "ACCEPT",
+  ];
+  return [dnat, accept];
+}
+
+/** sameHostPort tells whether an `iptables -S` DNAT rule publishes the same host address, protocol and port. */
+function sameHostPort(tokens: readonly string[], o: PublishedPort): boolean {
+  const after = (flag: string) => {
+    const i = tokens.indexOf(flag);
+    return i >= 0 ? tokens[i + 1] : undefined;
+  };
+  const d = after("-d");
+  const host = anyAddress(o.hostIp) ? undefined : `${o.hostIp}/32`;
+  return after("-p") === o.proto && after("--dport") === String(o.hostPort) && d === host;
 }
 
 const IP_FORWARD = "/proc/sys/net/ipv4/ip_forward";
