@@ -236,12 +236,15 @@ describe("healthchecks", () => {
     ]);
     await until("healthy", () => status(id) === "healthy");
     ok(["stop", "-t", "0", id]);
+    // As dockerd: a monitor that stops leaves the status unhealthy (until the next start).
+    expect(status(id)).toBe("unhealthy");
     const n = health(id)!.Log.length;
     const lastEnd = health(id)!.Log.at(-1)!.End;
     await sleep(800);
     expect(health(id)!.Log.at(-1)!.End).toBe(lastEnd);
     expect(health(id)!.Log.length).toBe(n);
     ok(["start", id]);
+    expect(["starting", "healthy"]).toContain(status(id));
     await until("probing again", () => health(id)!.Log.at(-1)!.End !== lastEnd);
     ok(["rm", "-f", id]);
   });
@@ -264,8 +267,9 @@ describe("healthchecks", () => {
     const lastEnd = health(id)!.Log.at(-1)!.End;
     await sleep(800);
     expect(health(id)!.Log.at(-1)!.End).toBe(lastEnd);
-    expect(status(id)).toBe("healthy");
+    expect(status(id)).toBe("unhealthy");
     ok(["unpause", id]);
+    await until("healthy again", () => status(id) === "healthy");
     await until("probing again", () => health(id)!.Log.at(-1)!.End !== lastEnd);
     ok(["rm", "-f", id]);
     const bad = d.docker(["run", "--health-cmd", "true", "--health-interval", "500us", "busybox", "true"]);

@@ -133,7 +133,7 @@ export class HealthMonitor {
         // As dockerd's updateHealthMonitor: no probes while paused, the same state after.
         const rec = deps.get(m.Actor.ID);
         if (rec) this.arm(rec, false);
-      } else if (m.Action === "die" || m.Action === "pause") this.disarm(m.Actor.ID);
+      } else if (m.Action === "die" || m.Action === "pause") this.disarm(m.Actor.ID, true);
       else if (m.Action === "destroy") {
         this.disarm(m.Actor.ID);
         this.#states.delete(m.Actor.ID);
@@ -169,13 +169,22 @@ export class HealthMonitor {
     this.#schedule(rec.id, armed);
   }
 
-  /** disarm stops probing a container (it stopped or is being removed); a running probe finishes. */
-  disarm(id: string): void {
+  /**
+   * disarm stops probing a container; a running probe's result is dropped. With `markUnhealthy`
+   * (the container stopped or paused) the status becomes `unhealthy`, as dockerd's
+   * CloseMonitorChannel does "for compatibility reasons"; the next start resets it to `starting`.
+   */
+  disarm(id: string, markUnhealthy = false): void {
     const a = this.#armed.get(id);
     if (!a) return;
     a.stopped = true;
     if (a.timer) clearTimeout(a.timer);
     this.#armed.delete(id);
+    const state = this.#states.get(id);
+    if (markUnhealthy && state) {
+      state.Status = "unhealthy";
+      void this.#persist(id);
+    }
   }
 
   /** restore loads saved health and re-arms running containers (at daemon start). */
