@@ -364,13 +364,32 @@ export class Compose {
       for (const n of serviceNetworks(s)) if (typeof s.network_mode !== "string") nets.add(n);
       for (const v of s.volumes ?? []) if (v.type === "volume" && v.source) vols.add(v.source);
     }
-    await this.ensureNetworks(nets);
-    await this.ensureVolumes(vols);
+    // Images are resolved (built, pulled) for every service up front, as docker compose does,
+    // concurrently with the networks and volumes; one inspect per distinct image.
+    const byRef = new Map<string, Promise<string | undefined>>();
+    const images = new Map<string, Promise<string | undefined>>();
+    for (const t of targets) {
+      const s = this.service(t);
+      const ref = serviceImage(this.project, s);
+      let p = s.build ? undefined : byRef.get(ref);
+      if (!p) {
+        p = this.ensureImage(s, o);
+        if (!s.build) byRef.set(ref, p);
+      }
+      p.catch(() => {});
+      images.set(t, p);
+    }
+    const [, , existing] = await Promise.all([
+      this.ensureNetworks(nets),
+      this.ensureVolumes(vols),
+      this.containers({ oneoff: false }),
+      ...images.values(),
+    ]);
     const known = new Set([
       ...Object.keys(this.project.services),
       ...Object.keys(this.project.disabledServices),
     ]);
-    const orphans = (await this.containers({ oneoff: false })).filter((c) => !known.has(c.service));
+    const orphans = existing.filter((c) => !known.has(c.service));
     if (o.removeOrphans) {
       for (const c of orphans) {
         await this.removeContainer(c, true);
@@ -398,7 +417,13 @@ export class Compose {
             await this.waitCondition(d, dep.condition, dep.required);
           }
         }
-        await this.convergeService(svc, o, report);
+        await this.convergeService(
+          svc,
+          o,
+          report,
+          await images.get(name),
+          existing.filter((c) => c.service === name),
+        );
       })();
       tasks.set(name, t);
       return t;
@@ -408,16 +433,19 @@ export class Compose {
     return report;
   }
 
-  private async convergeService(svc: ServiceConfig, o: UpOptions, report: UpReport): Promise<void> {
-    const imageId = await this.ensureImage(svc, o);
+  private async convergeService(
+    svc: ServiceConfig,
+    o: UpOptions,
+    report: UpReport,
+    imageId: string | undefined,
+    current: readonly ComposeContainer[],
+  ): Promise<void> {
     const hash = configHash(svc);
     const want = o.scale?.[svc.name] ?? svc.scale ?? 1;
     if (svc.container_name && want > 1) {
       throw new InvalidArgument(`service ${svc.name} has a container_name and cannot be scaled to ${want}`);
     }
-    const existing = (await this.containers({ services: [svc.name], oneoff: false })).sort(
-      (a, b) => a.number - b.number,
-    );
+    const existing = [...current].sort((a, b) => a.number - b.number);
     const keep = existing.slice(0, want);
     const extra = existing.slice(want);
     await Promise.all(
