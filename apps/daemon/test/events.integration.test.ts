@@ -144,7 +144,7 @@ describe("events", () => {
       "run",
       "-d",
       "--name",
-      "fa",
+      "evfa",
       "-l",
       "tier=web",
       "-v",
