@@ -13,7 +13,7 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-debs=(runc conmon iproute2 iptables busybox-static debootstrap curl)
+debs=(runc conmon iproute2 iptables busybox-static debootstrap curl zstd)
 # The test suite's peers and interop checkers: a registry (distribution), htpasswd, openssl for a
 # test CA, skopeo and umoci, Debian's docker-compose 1.29, and a reference dockerd (docker.io) that
 # the interop tests start on private paths. scripts/test.sh asks for them.

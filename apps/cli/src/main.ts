@@ -20,6 +20,7 @@ interface Entry {
 const L = {
   run: () => import("./commands/run.ts"),
   build: () => import("./commands/build.ts"),
+  builderPrune: () => import("./commands/builderPrune.ts"),
   create: () => import("./commands/create.ts"),
   ps: () => import("./commands/ps.ts"),
   logs: () => import("./commands/logs.ts"),
@@ -170,6 +171,13 @@ const GROUPS: Record<string, { short: string; commands: Record<string, Entry> }>
       tag: TOP.tag as Entry,
       pull: TOP.pull as Entry,
       push: TOP.push as Entry,
+    },
+  },
+  builder: {
+    short: "Manage builds",
+    commands: {
+      build: TOP.build as Entry,
+      prune: { load: L.builderPrune, short: "Remove build cache" },
     },
   },
   volume: {

@@ -1,6 +1,13 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { BuildCache, type BuildOptions, type BuildProgress, type BuildResult, build } from "@berth/builder";
+import {
+  BuildCache,
+  type BuildOptions,
+  type BuildProgress,
+  type BuildResult,
+  build,
+  type CacheRecord,
+} from "@berth/builder";
 import type { ContentStore, ImageStore, SnapshotStore } from "@berth/image";
 import { Reference } from "@berth/oci";
 import type { Runtime } from "@berth/runtime";
@@ -8,6 +15,37 @@ import { type Events, ImageEvent } from "./Events.ts";
 
 /** Prefix of the IDs the builder gives its RUN containers and scratch snapshots. */
 const BUILD_ID_PREFIX = "berth-build-";
+
+/** BuildPruneOptions are docker's `POST /build/prune` parameters, decoded. */
+export interface BuildPruneOptions {
+  /** Remove every entry, not only those whose layer no image uses. */
+  readonly all?: boolean;
+  /** Milliseconds since the epoch: remove only entries last used before (filter `until`). */
+  readonly until?: number;
+  /** Bytes of cache to keep (`keep-storage`). */
+  readonly keepStorage?: number;
+}
+
+/** BuildPruneReport is docker's `POST /build/prune` answer. */
+export interface BuildPruneReport {
+  CachesDeleted: string[];
+  SpaceReclaimed: number;
+}
+
+/** BuildCacheUsage is one `BuildCache` entry of docker's `GET /system/df`. */
+export interface BuildCacheUsage {
+  ID: string;
+  Parent: string;
+  Parents: string[] | null;
+  Type: string;
+  Description: string;
+  InUse: boolean;
+  Shared: boolean;
+  Size: number;
+  CreatedAt: string;
+  LastUsedAt: string;
+  UsageCount: number;
+}
 
 /** What the build service runs against: the engine's own stores and runtime. */
 export interface BuildsDeps {
@@ -31,6 +69,10 @@ export interface BuildsDeps {
 export class Builds {
   readonly #d: BuildsDeps;
   #cache: Promise<BuildCache> | undefined;
+  /** Builds in progress; a prune waits for them (it may delete blobs a build is about to reuse). */
+  readonly #active = new Set<Promise<unknown>>();
+  /** A prune in progress; builds wait for it. */
+  #pruning: Promise<unknown> | undefined;
 
   constructor(deps: BuildsDeps) {
     this.#d = deps;
@@ -42,9 +84,10 @@ export class Builds {
    */
   async build(opts: BuildOptions, onProgress?: (e: BuildProgress) => void): Promise<BuildResult> {
     const tags = (opts.tags ?? []).map((t) => Reference.familiarString(Reference.parseTagTarget(t)));
-    this.#cache ??= BuildCache.open(this.#d.root, this.#d.content);
+    const cache = await this.#openCache();
+    while (this.#pruning !== undefined) await this.#pruning.catch(() => {});
     const { images, snapshots, content, runtime, root } = this.#d;
-    const result = await build(
+    const running = build(
       { ...opts, tags },
       {
         images,
@@ -53,12 +96,81 @@ export class Builds {
         runtime,
         root,
         workDir: join(this.#d.runRoot, "bd"),
-        cache: await this.#cache,
+        cache,
       },
       onProgress,
     );
+    this.#active.add(running);
+    let result: BuildResult;
+    try {
+      result = await running;
+    } finally {
+      this.#active.delete(running);
+    }
     for (const t of tags) this.#d.events?.emit(ImageEvent(result.imageId, "tag", t));
     return result;
+  }
+
+  #openCache(): Promise<BuildCache> {
+    this.#cache ??= BuildCache.open(this.#d.root, this.#d.content);
+    return this.#cache;
+  }
+
+  /** #inUse is every blob an image references: never deleted by a prune. */
+  #inUse(): Set<string> {
+    const s = new Set<string>();
+    for (const img of this.#d.images.list()) for (const l of img.layers) s.add(l.digest);
+    return s;
+  }
+
+  /**
+   * records lists the build cache as docker's `GET /system/df` shows it (`BuildCache` entries:
+   * one per cached step, sized by the layer blob it alone holds).
+   */
+  async records(): Promise<BuildCacheUsage[]> {
+    const cache = await this.#openCache();
+    return cache.records(this.#inUse()).map((r: CacheRecord) => ({
+      ID: r.id.replace(/^sha256:/, "").slice(0, 25),
+      Parent: "",
+      Parents: null,
+      Type: "regular",
+      Description: r.layer === undefined ? "config step" : `layer ${r.layer}`,
+      InUse: false,
+      Shared: r.shared,
+      Size: r.size,
+      CreatedAt: r.createdAt,
+      LastUsedAt: r.lastUsedAt,
+      UsageCount: r.usageCount,
+    }));
+  }
+
+  /**
+   * prune is docker's `POST /build/prune`: removes cache entries (all with `all`, else those whose
+   * layer is in no image), last used before `until`, down to `keepStorage` bytes, and deletes the
+   * blobs no image and no remaining entry uses. It waits for running builds and holds new ones.
+   */
+  async prune(opts: BuildPruneOptions = {}): Promise<BuildPruneReport> {
+    const cache = await this.#openCache();
+    while (this.#pruning !== undefined) await this.#pruning.catch(() => {});
+    const run = (async () => {
+      await Promise.allSettled([...this.#active]);
+      return cache.prune({
+        inUse: this.#inUse(),
+        ...(opts.all === undefined ? {} : { all: opts.all }),
+        ...(opts.until === undefined ? {} : { before: new Date(opts.until) }),
+        ...(opts.keepStorage === undefined ? {} : { keepStorage: opts.keepStorage }),
+      });
+    })();
+    this.#pruning = run;
+    try {
+      const r = await run;
+      return {
+        CachesDeleted: r.cachesDeleted.map((k) => k.replace(/^sha256:/, "").slice(0, 25)),
+        SpaceReclaimed: r.spaceReclaimed,
+      };
+    } finally {
+      this.#pruning = undefined;
+    }
   }
 
   /** cleanup releases RUN containers and scratch layers of builds a crash interrupted. */

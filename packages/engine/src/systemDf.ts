@@ -1,4 +1,5 @@
 import { InvalidArgument } from "@berth/errdefs";
+import type { BuildCacheUsage } from "./Builds.ts";
 import { diskUsage } from "./diskUsage.ts";
 import type { Engine } from "./Engine.ts";
 import { imageSummary } from "./imageViews.ts";
@@ -13,15 +14,15 @@ export interface SystemDfReport {
   Images?: Array<Record<string, unknown>>;
   Containers?: Array<Record<string, unknown>>;
   Volumes?: Array<Record<string, unknown>>;
-  BuildCache?: Array<Record<string, unknown>>;
+  BuildCache?: BuildCacheUsage[];
 }
 
 /**
  * systemDf is docker's `GET /system/df`: images with their shared and unique sizes and container
  * counts (`LayersSize` counts each layer once), containers with the size of their writable layer
  * (`SizeRw`) and of their whole root file system (`SizeRootFs`), volumes with their size and
- * reference count. `types` limits the sections (all when empty). The build cache is not sized yet
- * and is reported empty.
+ * reference count, and the build cache's steps (`BuildCache`, see Builds.records). `types` limits
+ * the sections (all when empty).
  */
 export async function systemDf(engine: Engine, types: string[] = []): Promise<SystemDfReport> {
   for (const t of types) {
@@ -88,6 +89,6 @@ export async function systemDf(engine: Engine, types: string[] = []): Promise<Sy
       })),
     );
   }
-  if (want("build-cache")) report.BuildCache = [];
+  if (want("build-cache")) report.BuildCache = await engine.builds.records();
   return report;
 }

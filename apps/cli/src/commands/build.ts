@@ -7,6 +7,7 @@
 import { statSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import { decodeJSONLines, type JSONMessage } from "@berth/api";
+import { BuildDisplay, resolveProgressMode } from "../BuildDisplay.ts";
 import { contextTar } from "../buildContext.ts";
 import { type CommandModule, StatusError } from "../Command.ts";
 import { bool, list, str } from "../FlagParser.ts";
@@ -54,6 +55,11 @@ export const command: CommandModule = {
       { name: "label", type: "list", usage: "Set metadata for an image" },
       { name: "progress", type: "string", usage: "Set type of progress output (auto, plain, tty)" },
       {
+        name: "compression",
+        type: "string",
+        usage: 'Layer compression: "gzip" (default) or "zstd"',
+      },
+      {
         name: "rm",
         type: "bool",
         usage: "Remove intermediate containers after a successful build (default true)",
@@ -92,6 +98,13 @@ export const command: CommandModule = {
         125,
       );
     }
+    const compression = str(p, "compression");
+    if (compression !== undefined && compression !== "gzip" && compression !== "zstd") {
+      throw new StatusError(
+        `invalid argument "${compression}" for "--compression" flag: expected gzip or zstd`,
+        125,
+      );
+    }
     const quiet = bool(p, "quiet");
     const buildArgs = keyValues(list(p, "build-arg"), "build-arg");
     const labels = keyValues(list(p, "label"), "label");
@@ -107,6 +120,7 @@ export const command: CommandModule = {
       rm: true,
       forcerm: bool(p, "force-rm"),
       version: "1",
+      ...(compression === undefined ? {} : { compression }),
       ...(str(p, "target") ? { target: str(p, "target") } : {}),
     };
     const tags = list(p, "tag");
@@ -117,13 +131,17 @@ export const command: CommandModule = {
       headers: { "Content-Type": "application/x-tar" },
     });
     let failed: JSONMessage | undefined;
+    // -q: the daemon sends only the image ID, printed as it comes.
+    const mode = quiet ? "plain" : resolveProgressMode(progress, process.stderr);
+    const display = new BuildDisplay(mode, mode === "tty" ? process.stderr : process.stdout);
     for await (const msg of decodeJSONLines(res)) {
       if (msg.errorDetail || msg.error) {
         failed = msg;
         break;
       }
-      if (msg.stream !== undefined) process.stdout.write(msg.stream);
+      if (msg.stream !== undefined) display.text(msg.stream);
     }
+    display.end(failed === undefined);
     if (failed) {
       const code = failed.errorDetail?.code;
       throw new StatusError(

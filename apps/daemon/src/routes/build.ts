@@ -39,6 +39,10 @@ export function buildRoutes(router: Router, engine: Engine): void {
     const labels = jsonObject(q, "labels");
     const target = q.get("target") ?? "";
     const dockerfile = q.get("dockerfile") ?? "";
+    // Berth's own parameter: layer compression, `gzip` (default) or `zstd`.
+    const compression = q.get("compression") ?? "";
+    if (compression !== "" && compression !== "gzip" && compression !== "zstd")
+      throw new InvalidArgument(`invalid compression ${JSON.stringify(compression)}: expected gzip or zstd`);
     const ac = new AbortController();
     const res = resOf(ctx);
     let started = false;
@@ -62,6 +66,7 @@ export function buildRoutes(router: Router, engine: Engine): void {
           ...(labels ? { labels } : {}),
           ...(target ? { target } : {}),
           noCache: bool(q, "nocache"),
+          ...(compression === "" ? {} : { compression }),
           signal: ac.signal,
         },
         (e) => {
