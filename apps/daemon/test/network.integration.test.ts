@@ -218,6 +218,33 @@ describe("networks", () => {
     await expect(httpGet(fixed, 0)).rejects.toThrow();
   });
 
+  it("spreads one published port over the replicas of a compose service", async () => {
+    const port = await freePort();
+    const labels = [
+      "--label",
+      "com.docker.compose.project=seed",
+      "--label",
+      "com.docker.compose.service=web",
+    ];
+    const names = ["seed-web-1", "seed-web-2", "seed-web-3"];
+    for (const n of names)
+      ok(["run", "-d", "--name", n, ...labels, "-p", `${port}:80`, "busybox", ...webCmd(n)]);
+    const seen = new Set<string>();
+    for (let i = 0; i < 9; i++) seen.add((await httpGet(port)).trim());
+    expect([...seen].sort()).toEqual(names);
+    // Another owner cannot take the port; a replica that goes away is left out.
+    const other = d.docker(["run", "-d", "-p", `${port}:80`, "busybox", "sleep", "5"]);
+    expect(other.code).not.toBe(0);
+    expect(other.stderr).toContain("port is already allocated");
+    ok(["rm", "-f", "seed-web-2"]);
+    const after = new Set<string>();
+    for (let i = 0; i < 6; i++) after.add((await httpGet(port)).trim());
+    expect([...after].sort()).toEqual(["seed-web-1", "seed-web-3"]);
+    expect(ok(["port", "seed-web-3", "80"])).toContain(`0.0.0.0:${port}`);
+    ok(["rm", "-f", "seed-web-1", "seed-web-3"]);
+    await expect(httpGet(port, 0)).rejects.toThrow();
+  });
+
   it("puts containers on the default bridge, --network none with only lo, host with the host's links", () => {
     const ip = ok([
       "run",

@@ -246,6 +246,11 @@ export class Engine {
       dirOf: (id) => store.dirOf(id),
       log,
     });
+    // A port shared by a service's replicas sends connections to healthy ones (or those without a check).
+    networks.setReadiness((id) => {
+      const h = health.get(id);
+      return !h || h.Status === "healthy";
+    });
     // Volume mount/unmount events follow the container's start and exit, as dockerd's do.
     events.subscribe((m) => {
       if (m.Type !== "container" || (m.Action !== "start" && m.Action !== "die")) return;

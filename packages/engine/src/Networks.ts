@@ -23,6 +23,7 @@ import {
   parseCidr,
   removeBridge,
   removeNetns,
+  type Target,
 } from "@berth/network";
 import { type EtcNetwork, writeEtcFiles } from "./etcFiles.ts";
 import { type Filters, matchAny, matchLabels } from "./filters.ts";
@@ -119,6 +120,12 @@ export class Networks {
   readonly #used = new Map<string, Set<string>>();
   /** Port proxies per container ID. */
   readonly #proxies = new Map<string, PortProxy[]>();
+  /** Host ports shared by the replicas of one compose service, by `hostIp:hostPort/tcp`. */
+  readonly #shared = new Map<string, SharedPort>();
+  /** The shared ports each container is a member of. */
+  readonly #joined = new Map<string, string[]>();
+  /** Whether a container may take connections of a shared port (healthy, or no healthcheck). */
+  #ready: (id: string) => boolean = () => true;
 
   private constructor(o: NetworksOptions) {
     this.#o = o;
@@ -602,18 +609,78 @@ export class Networks {
       for (const b of list) {
         out.push({
           bridge,
+  /** setReadiness tells shared ports which replicas may take connections (the health service's view). */
+  setReadiness(ready: (id: string) => boolean): void {
+    this.#ready = ready;
+  }
+
+  /**
+   * #share makes a replica of a compose service a member of the host port its service publishes:
+   * the first replica binds it, later ones join, and each new connection goes to the next ready
+   * member (the seed's `replicas: 5` with `ports: "4000:80"` on one host). Another owner of the
+   * port gets docker's "port is already allocated".
+   */
+  async #share(
+    rec: ContainerRecord,
+    group: string,
+    hostIp: string,
+    hostPort: number,
+    target: Target,
+  ): Promise<void> {
+    const key = `${hostIp}:${hostPort}/tcp`;
+    let sp = this.#shared.get(key);
+    if (sp && sp.group !== group)
+      throw new Conflict(`Bind for ${hostIp}:${hostPort} failed: port is already allocated`);
+    if (!sp) {
+      const members = new Map<string, Target>();
+      const proxy = await PortProxy.listen(
+        { proto: "tcp", hostIp, hostPort, targetIp: target.ip, targetPort: target.port },
+        { targets: () => this.#pick(members) },
+      );
+      sp = { group, proxy, members };
+      this.#shared.set(key, sp);
+    }
+    sp.members.set(rec.id, target);
+    this.#joined.set(rec.id, [...(this.#joined.get(rec.id) ?? []), key]);
+  }
+
+  #pick(members: Map<string, Target>): Target[] {
+    const all = [...members.entries()];
+    const ready = all.filter(([id]) => this.#ready(id));
+    return (ready.length > 0 ? ready : all).map(([, t]) => t);
+  }
+
+  async #leaveShared(id: string): Promise<void> {
+    for (const key of this.#joined.get(id) ?? []) {
+      const sp = this.#shared.get(key);
+      if (!sp) continue;
+      sp.members.delete(id);
+      if (sp.members.size > 0) continue;
+      this.#shared.delete(key);
+      await sp.proxy.close().catch(() => {});
+    }
+    this.#joined.delete(id);
+  }
+
           proto,
           hostIp: b.HostIp,
           hostPort: Number(b.HostPort),
           targetIp: ep.IPAddress,
           targetPort: Number(port),
         });
+    const group = replicaGroup(rec);
       }
     }
     return out;
   }
 
   #byName(name: string): NetworkRecord | undefined {
+        if (group && proto === "tcp" && /^\d+$/.test(b.HostPort)) {
+          const hostIp = b.HostIp || "0.0.0.0";
+          await this.#share(rec, group, hostIp, Number(b.HostPort), { ip: target, port: containerPort });
+          ports[key].push({ HostIp: hostIp, HostPort: b.HostPort });
+          continue;
+        }
     return [...this.#records.values()].find((r) => r.Name === name);
   }
 
@@ -643,6 +710,8 @@ export class Networks {
       );
     delete rec.sandboxKey;
     delete rec.sandboxOwner;
+        // Shared ports are spread by their proxy, not forwarded to one replica by the kernel.
+        if (this.#joined.get(rec.id)?.includes(`${b.HostIp}:${b.HostPort}/${proto}`)) continue;
     delete rec.ports;
   }
 
@@ -672,6 +741,7 @@ export class Networks {
               targetPort: Number(portStr),
             }),
           );
+    await this.#leaveShared(rec.id);
         } catch (err) {
           this.#log(`port ${b.HostIp}:${b.HostPort} of ${rec.id}: ${(err as Error).message}`);
         }
@@ -701,11 +771,22 @@ export class Networks {
       throw new Forbidden(`endpoint with name ${rec.name} already exists in network ${net.Name}`);
     const ep = this.#endpointConfig(net, cfg);
     if (rec.state.status === "running" && rec.sandboxKey && !rec.sandboxOwner) {
+    const group = replicaGroup(rec);
       await this.#plug(rec, net, ep, Object.keys(rec.networks).length);
     }
+      const fixed = new Set(
+        (wantedPorts(rec)[key] ?? []).map((b) => b.HostPort).filter((p) => /^\d+$/.test(p)),
+      );
     rec.networks[net.Name] = ep;
   }
 
+          if (group && proto === "tcp" && fixed.has(b.HostPort)) {
+            await this.#share(rec, group, b.HostIp, Number(b.HostPort), {
+              ip: target,
+              port: Number(portStr),
+            });
+            continue;
+          }
   /** disconnect detaches a container from a network (docker's `network disconnect`). */
   async disconnect(rec: ContainerRecord, idOrName: string, force = false): Promise<void> {
     let name: string | undefined;
@@ -860,6 +941,22 @@ function untilMs(v: string): number {
 function matchNetwork(r: NetworkRecord, f: Filters, used: boolean): boolean {
   const any = (key: string, pred: (v: string) => boolean) => matchAny(f[key], pred);
   const builtin = (PREDEFINED as readonly string[]).includes(r.Name);
+/** A host port bound once and spread over the members of a compose service. */
+interface SharedPort {
+  group: string;
+  proxy: PortProxy;
+  members: Map<string, Target>;
+}
+
+/** replicaGroup names the compose service a container is a replica of (docker compose's labels). */
+function replicaGroup(rec: ContainerRecord): string | undefined {
+  const l = rec.config.Labels ?? {};
+  const project = l["com.docker.compose.project"];
+  const service = l["com.docker.compose.service"];
+  if (!project || !service || l["com.docker.compose.oneoff"] === "True") return undefined;
+  return `${project}/${service}`;
+}
+
   return (
     any("name", (v) => r.Name.includes(v)) &&
     any("id", (v) => r.Id.startsWith(v)) &&

@@ -73,12 +73,20 @@ export class PortProxy {
     this.#close = close;
   }
 
-  /** listen binds the host side and starts relaying; Conflict "Bind for 0.0.0.0:4000 failed: port is already allocated" when taken. */
-  static async listen(binding: PortBinding): Promise<PortProxy> {
+  /**
+   * listen binds the host side and starts relaying; Conflict "Bind for 0.0.0.0:4000 failed: port
+   * is already allocated" when taken. With `targets` (TCP only), each new connection goes to the
+   * next of the addresses it returns at that moment (round robin; a refused one is skipped), so one
+   * published port can spread connections over several containers; `binding.targetIp`/`targetPort`
+   * are then only the first target, for display.
+   */
+  static async listen(binding: PortBinding, opts: { targets?: () => Target[] } = {}): Promise<PortProxy> {
     // docker's API leaves HostIp empty for "all IPv4 addresses".
     const b = binding.hostIp === "" ? { ...binding, hostIp: "0.0.0.0" } : binding;
     checkBinding(b);
-    return b.proto === "tcp" ? listenTcp(b) : listenUdp(b);
+    if (opts.targets && b.proto !== "tcp")
+      throw new InvalidArgument("a port spread over several targets must be tcp");
+    return b.proto === "tcp" ? listenTcp(b, opts.targets) : listenUdp(b);
   }
 
   /** close stops listening and destroys every live connection (TCP) or session (UDP); idempotent. */
@@ -92,31 +100,85 @@ export class PortProxy {
   }
 }
 
-async function listenTcp(b: PortBinding): Promise<PortProxy> {
+/** One address a spread port relays to. */
+export interface Target {
+  ip: string;
+  port: number;
+}
+
+/** relay pipes a client connection and its upstream both ways until either side fails. */
+function relay(client: net.Socket, upstream: net.Socket, live: Set<net.Socket>): void {
+  live.add(client);
+  live.add(upstream);
+  let done = false;
+  const kill = () => {
+    if (done) return;
+    done = true;
+    client.destroy();
+    upstream.destroy();
+  };
+  client.on("error", kill);
+  upstream.on("error", kill);
+  client.on("close", () => live.delete(client));
+  upstream.on("close", () => live.delete(upstream));
+  // pipe() ends the destination when the source ends: exactly a half-close, one direction.
+  client.pipe(upstream);
+  upstream.pipe(client);
+}
+
+/**
+ * spread connects a client to the next target that accepts (round robin from `start`); the
+ * client's bytes wait paused meanwhile. Returns the index after the one used.
+ */
+function spread(
+  client: net.Socket,
+  list: Target[],
+  start: number,
+  live: Set<net.Socket>,
+  done: (next: number) => void,
+): void {
+  client.pause();
+  live.add(client);
+  client.on("close", () => live.delete(client));
+  const onClientError = () => client.destroy();
+  client.on("error", onClientError);
+  const attempt = (i: number) => {
+    if (client.destroyed) return;
+    if (i >= list.length) {
+      client.destroy();
+      return;
+    }
+    const t = list[(start + i) % list.length] as Target;
+    const upstream = net.connect({ host: t.ip, port: t.port, allowHalfOpen: true, noDelay: true });
+    upstream.once("error", () => attempt(i + 1));
+    upstream.once("connect", () => {
+      upstream.removeAllListeners("error");
+      client.off("error", onClientError);
+      done((start + i + 1) % list.length);
+      relay(client, upstream, live);
+      client.resume();
+    });
+  };
+  attempt(0);
+}
+
+async function listenTcp(b: PortBinding, targets?: () => Target[]): Promise<PortProxy> {
   const live = new Set<net.Socket>();
+  let next = 0;
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (client) => {
+    if (targets) {
+      spread(client, targets(), next, live, (n) => {
+        next = n;
+      });
+      return;
+    }
     const upstream = net.connect({
       host: b.targetIp,
       port: b.targetPort,
       allowHalfOpen: true,
       noDelay: true,
     });
-    live.add(client);
-    live.add(upstream);
-    let done = false;
-    const kill = () => {
-      if (done) return;
-      done = true;
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on("error", kill);
-    upstream.on("error", kill);
-    client.on("close", () => live.delete(client));
-    upstream.on("close", () => live.delete(upstream));
-    // pipe() ends the destination when the source ends: exactly a half-close, one direction.
-    client.pipe(upstream);
-    upstream.pipe(client);
+    relay(client, upstream, live);
   });
   server.on("error", () => {});
   await new Promise<void>((resolve, reject) => {
