@@ -1,18 +1,21 @@
-import { constants, type Stats } from "node:fs";
 import {
-  chmod,
-  type FileHandle,
-  lchown,
-  link,
-  lstat,
-  lutimes,
-  mkdir,
-  open,
-  readdir,
-  realpath,
-  rm,
-  symlink,
-} from "node:fs/promises";
+  chmodSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  futimesSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  type Stats,
+  symlinkSync,
+  writev,
+} from "node:fs";
+import { lstat, readdir, realpath, rm } from "node:fs/promises";
 import { posix } from "node:path";
 import type { Readable } from "node:stream";
 import { Canceled, InvalidArgument, isBerthError, ResourceExhausted } from "@berth/errdefs";
@@ -21,7 +24,7 @@ import { cleanName } from "./cleanName.ts";
 import { decompress } from "./decompress.ts";
 import { wrapFsError } from "./fsErrors.ts";
 import { canMknod, mknod } from "./mknod.ts";
-import { resolveInRoot } from "./resolveInRoot.ts";
+import { resolveInRoot, resolveInRootSync } from "./resolveInRoot.ts";
 import { WHITEOUT_META_PREFIX, WHITEOUT_OPAQUE_DIR, WHITEOUT_PREFIX } from "./whiteout.ts";
 
 /**
@@ -101,7 +104,12 @@ const O_DIRECTORY = constants.O_DIRECTORY;
  * - device nodes and FIFOs are made with mknod only when privileged, else skipped;
  * - directory mtimes are fixed up at the end.
  *
- * Entries are applied strictly one after the other (A22). On error the root
+ * Entries are applied strictly one after the other (A22). Metadata system
+ * calls (lstat, mkdir, open, chown, chmod, utimes) are made synchronously:
+ * each takes microseconds, far less than a hand-off to the libuv thread pool;
+ * file content is written asynchronously in batches of up to 1 MiB. Parent
+ * directories resolved once are remembered for the rest of the layer, and
+ * forgotten whenever the layer removes anything. On error the root
  * may hold a partial extraction: callers extract into a temporary directory
  * and discard it (A20).
  */
@@ -136,6 +144,12 @@ class Applier {
   readonly unpacked = new Set<string>();
   readonly keep = new Set<string>();
   readonly dirs: Array<{ path: string; mtime: Date }> = [];
+  /**
+   * Parent directories this layer already resolved (and created): cleaned
+   * in-archive name -> real directory. Entries only ever add directories, so
+   * the cache stays true until something is removed; every removal clears it.
+   */
+  readonly parents = new Map<string, string>();
   entries = 0;
   bytes = 0;
   tarBytes = 0;
@@ -269,16 +283,16 @@ class Applier {
       return;
     }
 
-    const parent = await this.ensureParent(parentName, h.name);
+    const parent = this.ensureParent(parentName, h.name);
     const path = parent === "/" ? `/${base}` : `${parent}/${base}`;
 
     let target: string | undefined;
     if (h.type === "link") {
-      target = await this.hardlinkTarget(h.linkname ?? "", h.name);
+      target = this.hardlinkTarget(h.linkname ?? "", h.name);
       if (target === path) return;
     }
 
-    const existing = await lstatOrUndefined(path);
+    const existing = lstatOrUndefinedSync(path);
     if (this.noOverwriteDirNonDir && existing !== undefined) {
       const inRoot = path.slice(this.root === "/" ? 0 : this.root.length) || "/";
       if (existing.isDirectory() && h.type !== "directory")
@@ -287,6 +301,7 @@ class Applier {
         throw new InvalidArgument(`cannot overwrite non-directory "${inRoot}" with directory "${h.name}"`);
     }
     if (existing !== undefined && !(existing.isDirectory() && h.type === "directory")) {
+      this.parents.clear();
       await rm(path, { recursive: true, force: true });
     }
 
@@ -297,45 +312,42 @@ class Applier {
     try {
       switch (h.type) {
         case "directory": {
-          if (existing === undefined || !existing.isDirectory()) await mkdir(path, { mode: 0o700 });
-          const fh = await open(path, constants.O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+          if (existing === undefined || !existing.isDirectory()) mkdirSync(path, { mode: 0o700 });
+          const fd = openSync(path, constants.O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
           try {
-            await this.fdMeta(fh, uid, gid, mode);
+            this.fdMeta(fd, uid, gid, mode);
           } finally {
-            await fh.close();
+            closeSync(fd);
           }
           this.dirs.push({ path, mtime });
           break;
         }
         case "file":
         case "contiguous-file": {
-          const fh = await open(
+          const fd = openSync(
             path,
             constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW,
             0o600,
           );
           try {
-            for await (const chunk of entry) {
-              await fh.write(chunk);
-              this.bytes += chunk.length;
-            }
-            await this.fdMeta(fh, uid, gid, mode);
-            await fh.utimes(mtime, mtime);
+            this.bytes += await writeEntry(fd, entry);
+            this.fdMeta(fd, uid, gid, mode);
+            futimesSync(fd, mtime, mtime);
           } finally {
-            await fh.close();
+            closeSync(fd);
           }
           break;
         }
         case "symlink": {
           // The link target is data: stored verbatim, never resolved here (A3).
-          await symlink(h.linkname ?? "", path);
-          if (this.sameOwner) await lchown(path, uid, gid);
-          await lutimes(path, mtime, mtime);
+          symlinkSync(h.linkname ?? "", path);
+          if (this.sameOwner) lchownSync(path, uid, gid);
+          lutimesSync(path, mtime, mtime);
           break;
         }
         case "link": {
           // link(2) does not follow a symlink target, so this links the symlink itself (A9).
-          await link(target!, path);
+          linkSync(target!, path);
           break;
         }
         case "character-device":
@@ -350,9 +362,9 @@ class Applier {
           }
           await mknod(path, h.type, mode, h.devmajor ?? 0, h.devminor ?? 0);
           // We just created this node under a resolved parent, so it is not a symlink.
-          if (this.sameOwner) await lchown(path, uid, gid);
-          await chmod(path, mode);
-          await lutimes(path, mtime, mtime);
+          if (this.sameOwner) lchownSync(path, uid, gid);
+          chmodSync(path, mode);
+          lutimesSync(path, mtime, mtime);
           break;
         }
         default:
@@ -365,9 +377,9 @@ class Applier {
   }
 
   /** fdMeta sets owner then mode through an fd (chown clears setuid bits, so it goes first). */
-  async fdMeta(fh: FileHandle, uid: number, gid: number, mode: number): Promise<void> {
-    if (this.sameOwner) await fh.chown(uid, gid);
-    await fh.chmod(mode);
+  fdMeta(fd: number, uid: number, gid: number, mode: number): void {
+    if (this.sameOwner) fchownSync(fd, uid, gid);
+    fchmodSync(fd, mode);
   }
 
   markUnpacked(path: string): void {
@@ -382,12 +394,18 @@ class Applier {
   /**
    * ensureParent resolves `parentName` inside the root and creates missing
    * directories (0755) below the last existing one. Components are created
-   * one by one with lstat checks, never through a symlink.
+   * one by one with lstat checks, never through a symlink. The answer is
+   * remembered in {@link parents} until the layer removes something.
    */
-  async ensureParent(parentName: string, entryName: string): Promise<string> {
-    const parent = await resolveInRoot(this.root, parentName);
-    const st = await lstatOrUndefined(parent);
-    if (st?.isDirectory()) return parent;
+  ensureParent(parentName: string, entryName: string): string {
+    const cached = this.parents.get(parentName);
+    if (cached !== undefined) return cached;
+    const parent = resolveInRootSync(this.root, parentName);
+    const st = lstatOrUndefinedSync(parent);
+    if (st?.isDirectory()) {
+      this.parents.set(parentName, parent);
+      return parent;
+    }
     if (st !== undefined) {
       throw new InvalidArgument(`cannot apply ${JSON.stringify(entryName)}: parent is not a directory`);
     }
@@ -398,16 +416,19 @@ class Applier {
     let cur = this.root;
     for (const part of rel) {
       cur = cur === "/" ? `/${part}` : `${cur}/${part}`;
-      const s = await lstatOrUndefined(cur);
+      const s = lstatOrUndefinedSync(cur);
       if (s === undefined) {
-        await mkdir(cur, { mode: 0o755 }).catch((err: unknown) => {
+        try {
+          mkdirSync(cur, { mode: 0o755 });
+        } catch (err) {
           throw wrapFsError(err, `cannot create parent of ${JSON.stringify(entryName)}`);
-        });
+        }
         this.markUnpacked(cur);
       } else if (!s.isDirectory()) {
         throw new InvalidArgument(`cannot apply ${JSON.stringify(entryName)}: parent is not a directory`);
       }
     }
+    this.parents.set(parentName, parent);
     return parent;
   }
 
@@ -416,16 +437,16 @@ class Applier {
    * through symlinks (clamped), the last component as is (containerd
    * hardlinkRootPath). Linking the root itself is refused.
    */
-  async hardlinkTarget(linkname: string, entryName: string): Promise<string> {
+  hardlinkTarget(linkname: string, entryName: string): string {
     const clean = cleanName(linkname);
     if (clean === "/") {
       throw new InvalidArgument(
         `invalid hardlink ${JSON.stringify(entryName)}: target ${JSON.stringify(linkname)} is the root`,
       );
     }
-    const parent = await resolveInRoot(this.root, posix.dirname(clean));
+    const parent = resolveInRootSync(this.root, posix.dirname(clean));
     const target = parent === "/" ? `/${posix.basename(clean)}` : `${parent}/${posix.basename(clean)}`;
-    const st = await lstatOrUndefined(target);
+    const st = lstatOrUndefinedSync(target);
     if (st === undefined) {
       throw new InvalidArgument(
         `invalid hardlink ${JSON.stringify(entryName)}: target ${JSON.stringify(linkname)} not found`,
@@ -461,10 +482,11 @@ class Applier {
       throw new InvalidArgument(`invalid whiteout ${JSON.stringify(rawName)}: it resolves to the root`);
     }
     // rm never follows the last component: a whiteout of a symlink removes the link (A14).
+    this.parents.clear();
     await rm(path, { recursive: true, force: true });
     if (this.overlay) {
       const st = await lstatOrUndefined(dir);
-      if (st === undefined) await this.ensureParent(parentName, rawName);
+      if (st === undefined) this.ensureParent(parentName, rawName);
       await this.overlayWhiteout(path);
     }
   }
@@ -511,6 +533,7 @@ class Applier {
         if (st?.isDirectory()) await this.prune(p);
         continue;
       }
+      this.parents.clear();
       await rm(p, { recursive: true, force: true });
     }
   }
@@ -518,8 +541,8 @@ class Applier {
   async fixDirTimes(): Promise<void> {
     for (let i = this.dirs.length - 1; i >= 0; i--) {
       const d = this.dirs[i]!;
-      const st = await lstatOrUndefined(d.path);
-      if (st?.isDirectory()) await lutimes(d.path, d.mtime, d.mtime);
+      const st = lstatOrUndefinedSync(d.path);
+      if (st?.isDirectory()) lutimesSync(d.path, d.mtime, d.mtime);
     }
   }
 }
@@ -534,6 +557,79 @@ async function realDirUnder(base: string, rel: string): Promise<string | undefin
   }
   const st = await lstatOrUndefined(cur);
   return st?.isDirectory() ? cur : undefined;
+}
+
+/** WRITE_BATCH is how many bytes of one file's content are gathered into one writev. */
+const WRITE_BATCH = 1024 * 1024;
+
+/**
+ * writeEntry copies a file entry's content into `fh`: chunks are gathered into
+ * writes of about {@link WRITE_BATCH} bytes, and one write is in flight while
+ * the next batch is parsed. Returns the bytes written.
+ */
+async function writeEntry(fd: number, entry: Entry): Promise<number> {
+  let batch: Buffer[] = [];
+  let batched = 0;
+  let written = 0;
+  let position = 0;
+  let inFlight: Promise<void> | undefined;
+  const flush = async (): Promise<void> => {
+    const bufs = batch;
+    const at = position;
+    position += batched;
+    batch = [];
+    batched = 0;
+    if (inFlight !== undefined) await inFlight;
+    inFlight = writeAll(fd, bufs, at);
+  };
+  try {
+    for await (const chunk of entry) {
+      batch.push(chunk);
+      batched += chunk.length;
+      written += chunk.length;
+      if (batched >= WRITE_BATCH) await flush();
+    }
+    if (batched > 0) await flush();
+  } finally {
+    // Never leave a write running on a handle the caller is about to close.
+    if (inFlight !== undefined) await inFlight.catch(() => {});
+  }
+  await inFlight;
+  return written;
+}
+
+/** writeAll writes every byte of `bufs` at `position`, retrying short writes. */
+async function writeAll(fd: number, bufs: Buffer[], position: number): Promise<void> {
+  let rest = bufs;
+  let at = position;
+  while (rest.length > 0) {
+    const bytesWritten = await new Promise<number>((res, rej) => {
+      writev(fd, rest, at, (err, n) => (err ? rej(err) : res(n)));
+    });
+    at += bytesWritten;
+    let skip = bytesWritten;
+    const next: Buffer[] = [];
+    for (const b of rest) {
+      if (skip >= b.length) {
+        skip -= b.length;
+        continue;
+      }
+      next.push(skip > 0 ? b.subarray(skip) : b);
+      skip = 0;
+    }
+    if (bytesWritten === 0 && next.length > 0) throw new Error("short write: no bytes written");
+    rest = next;
+  }
+}
+
+function lstatOrUndefinedSync(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+    throw err;
+  }
 }
 
 async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
