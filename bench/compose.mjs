@@ -94,7 +94,7 @@ const cases = [
   ...(haveV1 ? [["docker-compose 1.29 -> berthd", "docker-compose", "berthd"]] : []),
 ];
 const results = {};
-for (const [name, tool, daemon] of cases) results[name] = { up: [], down: [], error: undefined };
+for (const [name] of cases) results[name] = { up: [], down: [], error: undefined };
 for (let it = 0; it < N; it++) {
   for (const [name, tool, daemon] of cases) {
     const res = results[name];
@@ -133,7 +133,8 @@ if (b && d && !b.error && !d.error) {
   const ratio = (median(b.up) + median(b.down)) / (median(d.up) + median(d.down));
   out += `\nberth/berthd over docker-compose/dockerd (up + down): ${ratio.toFixed(2)} (target <= 0.5)\n`;
 }
-if (!haveV1) out += "\n(docker-compose is not installed: `apt-get install docker-compose` for the reference cases)\n";
+if (!haveV1)
+  out += "\n(docker-compose is not installed: `apt-get install docker-compose` for the reference cases)\n";
 process.stdout.write(out);
 mkdirSync(join(REPO, "bench", "results"), { recursive: true });
 writeFileSync(
