@@ -60,6 +60,13 @@ export interface EventStreamOptions {
 /** EVENTS_RING_SIZE is how many past events the bus keeps for `since` (docker keeps a bounded buffer too). */
 export const EVENTS_RING_SIZE = 1024;
 
+/**
+ * MAX_PENDING_EVENTS bounds what one stream buffers for a subscriber that does not keep up (a
+ * stalled `docker events` client must not grow the daemon's memory without limit): past it, the
+ * stream ends.
+ */
+export const MAX_PENDING_EVENTS = 4096;
+
 /** EVENT_FILTER_KEYS are the filters docker's `GET /events` accepts. */
 export const EVENT_FILTER_KEYS = [
   "config",
@@ -169,9 +176,13 @@ export class Events {
     validateEventFilters(filters);
     const queue: EventMessage[] = [];
     let wake: (() => void) | undefined;
+    let ended = false;
     const unsubscribe = this.subscribe((m) => {
-      if (!matchEvent(m, filters)) return;
-      queue.push(m);
+      if (ended || !matchEvent(m, filters)) return;
+      if (queue.length >= MAX_PENDING_EVENTS) {
+        ended = true;
+        queue.length = 0;
+      } else queue.push(m);
       wake?.();
     });
     const past =
@@ -184,7 +195,6 @@ export class Events {
         : [];
     const lastPast = past.at(-1)?.timeNano ?? -1n;
     let timer: NodeJS.Timeout | undefined;
-    let ended = false;
     const end = () => {
       ended = true;
       wake?.();

@@ -5,6 +5,7 @@ import {
   Events,
   encodeEvent,
   ImageEvent,
+  MAX_PENDING_EVENTS,
   matchEvent,
   NetworkEvent,
   parseEventTime,
@@ -116,6 +117,17 @@ describe("Events", () => {
     ac.abort();
     await done;
     expect(live).toEqual(["start"]);
+    expect(bus.listeners).toBe(0);
+  });
+
+  it("ends a stream whose reader falls MAX_PENDING_EVENTS behind", async () => {
+    const bus = new Events();
+    const it = bus.stream()[Symbol.asyncIterator]();
+    const first = it.next();
+    bus.emit(ContainerEvent(ctr, "start"));
+    expect((await first).value?.Action).toBe("start");
+    for (let i = 0; i < MAX_PENDING_EVENTS + 10; i++) bus.emit(ContainerEvent(ctr, "x"));
+    expect((await it.next()).done).toBe(true);
     expect(bus.listeners).toBe(0);
   });
 
