@@ -190,6 +190,7 @@ async function buildInContext(
         base = { ...base, config: { ...base.config, config: { ...base.config.config, OnBuild: null } } };
       }
     }
+    if (stage.commands.length > 0 || triggers.length > 0) base = beginStage(base);
     emit({ kind: "cached", stream: ` ---> ${baseId ?? shortId(base)}\n` });
     const sb = new StageBuilder(base, {
       deps: stageDeps,
@@ -302,6 +303,22 @@ async function buildInContext(
   for (const t of opts.tags ?? [])
     onProgress({ kind: "result", id: rec.id, stream: `Successfully tagged ${t}\n` });
   return { imageId: rec.id, tags: rec.repoTags, steps: counters };
+}
+
+/** DEFAULT_PATH_ENV is the PATH docker's builder gives a stage whose base image sets none. */
+export const DEFAULT_PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/**
+ * beginStage is docker's classic builder dispatchState.beginStage on the starting config of a
+ * stage that runs instructions: an Env without PATH gets {@link DEFAULT_PATH_ENV} (so `ENV
+ * PATH=/x:$PATH` expands to the default, and the image records it; BuildKit does the same), and
+ * the author is not inherited (MAINTAINER applies to its own stage only).
+ */
+function beginStage(state: ImageState): ImageState {
+  const env = state.config.config?.Env ?? [];
+  const { author: _author, ...config } = state.config;
+  if (env.some((e) => e.startsWith("PATH="))) return { ...state, config };
+  return { ...state, config: { ...config, config: { ...config.config, Env: [...env, DEFAULT_PATH_ENV] } } };
 }
 
 /** Build args docker accepts without an ARG (proxy settings); never reported as unused. */

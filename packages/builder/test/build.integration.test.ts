@@ -129,7 +129,12 @@ CMD ["sh", "-c", "echo $GREETING"]
     expect(r.output).toContain("run-output");
     const rec = images.resolve("built:one");
     const cfg = rec.config.config!;
-    expect(cfg.Env).toEqual(["GREETING=hi", "NAME=the world"]);
+    // docker's builder gives a base without PATH the default one, first
+    expect(cfg.Env).toEqual([
+      "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+      "GREETING=hi",
+      "NAME=the world",
+    ]);
     expect(cfg.WorkingDir).toBe("/app");
     expect(cfg.Cmd).toEqual(["sh", "-c", "echo $GREETING"]);
     const hist = rec.config.history!;

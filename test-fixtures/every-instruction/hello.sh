@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "$(cat /app/greeting) $1 from $APP_HOME"
