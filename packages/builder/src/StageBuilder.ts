@@ -1,9 +1,17 @@
 import { randomBytes } from "node:crypto";
-import { lstat } from "node:fs/promises";
+import { lstat, mkdir, rm, writeFile } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { Readable } from "node:stream";
 import { applyLayer, resolveInRoot } from "@berth/archive";
-import type { AddInstruction, Command, CopyInstruction, Lex } from "@berth/dockerfile";
+import {
+  type AddInstruction,
+  type Command,
+  type CopyInstruction,
+  cleanPath,
+  Lex,
+  type Mount,
+  parseMount,
+} from "@berth/dockerfile";
 import { FailedPrecondition, InvalidArgument, NotImplemented } from "@berth/errdefs";
 import { type ImageConfig, type ImageSpec, sha256 } from "@berth/oci";
 import { resolveUser } from "@berth/runtime";
@@ -12,12 +20,17 @@ import { type BuildCache, cacheKey, stateId } from "./BuildCache.ts";
 import { commitLayer } from "./commitLayer.ts";
 import { copyInto } from "./copyInto.ts";
 import { goList, goQuoteList, nopCreatedBy, runCreatedBy } from "./createdBy.ts";
+import { excludeSources } from "./excludeSources.ts";
+import { fetchUrl, isGitUrl, isHttpUrl } from "./fetchUrl.ts";
+import { HEREDOC_SCRIPT_DIR, heredocRun } from "./heredocRun.ts";
+import { parseChmod } from "./parseChmod.ts";
 import { runInContainer } from "./runInContainer.ts";
+import { missingPaths, type PreparedMounts, prepareRunMounts, removeStubs } from "./runMounts.ts";
 import { hashSources, type MatchedSource, SourceTree } from "./SourceTree.ts";
 
 type ContainerConfig = ImageSpec.ContainerConfig;
 
-import type { BuildDeps, BuildProgress, ImageState } from "./types.ts";
+import type { BuildDeps, BuildOptions, BuildProgress, ImageState, RunSandbox } from "./types.ts";
 
 /** RunFailedError is a RUN whose command exited non-zero; `runExitCode` is that code. */
 export class RunFailedError extends FailedPrecondition {
@@ -45,6 +58,10 @@ export interface StageEnv {
   readonly progress: (e: BuildProgress) => void;
   readonly counters: { executed: number; cached: number };
   readonly signal?: AbortSignal;
+  /** The build request's secrets (RUN --mount=type=secret). */
+  readonly secrets?: BuildOptions["secrets"];
+  /** Network of RUN steps without `--network`. */
+  readonly networkMode?: BuildOptions["networkMode"];
 }
 
 const DEFAULT_SHELL = ["/bin/sh", "-c"];
@@ -251,20 +268,27 @@ export class StageBuilder {
   }
 
   async #run(cmd: Extract<Command, { kind: "RUN" }>): Promise<void> {
-    if (cmd.heredocs.length > 0)
-      throw new NotImplemented("RUN with a heredoc is not supported by the builder yet");
-    if (cmd.mounts.length > 0) throw new NotImplemented("RUN --mount is not supported by the builder yet");
-    if (cmd.network === "host")
-      throw new NotImplemented("RUN --network=host is not supported by the builder yet");
-    const args = cmd.prependShell ? [...this.#shell, ...cmd.cmdLine] : cmd.cmdLine;
+    const hd = cmd.prependShell ? heredocRun(cmd.cmdLine, cmd.heredocs) : { cmdLine: cmd.cmdLine };
+    if (hd.script !== undefined && !/^[A-Za-z0-9_.-]+$/.test(hd.script.name))
+      throw new InvalidArgument(`invalid heredoc name ${JSON.stringify(hd.script.name)} for a script`);
+    const args = cmd.prependShell ? [...this.#shell, ...hd.cmdLine] : cmd.cmdLine;
     if (args.length === 0) throw new InvalidArgument("RUN requires a command");
+    const mounts = cmd.mountSpecs.map((spec) => parseMount(spec, (w) => this.#word(w)));
+    const network = cmd.network ?? this.#env.networkMode ?? "default";
     const buildArgs = this.#argsInEffect();
     const createdBy = runCreatedBy(args, buildArgs);
     const cfg = this.#config;
     const env = [...buildArgs, ...(cfg.Env ?? [])];
+    // The key covers what the command line does not show: a heredoc script's body, the mounts'
+    // options and the content they bind in, the network mode (never a secret's value).
+    const extra = [
+      hd.script === undefined ? "" : ` script=${sha256(hd.script.data)}`,
+      mounts.length === 0 ? "" : ` mounts=${JSON.stringify(mounts)} ${await this.#mountSources(mounts)}`,
+      network === "default" ? "" : ` network=${network}`,
+    ].join("");
     await this.#fsStep(
       createdBy,
-      `RUN ${createdBy}`,
+      `RUN ${createdBy}${extra}`,
       undefined,
       undefined,
       async (rootfs, id) => {
@@ -274,35 +298,121 @@ export class StageBuilder {
           data: Buffer.alloc(0),
           stream: ` ---> Running in ${id.slice(-12)}\n`,
         });
-        const code = await runInContainer(this.#env.deps.runtime, {
-          id,
-          rootfs,
-          bundle: join(this.#env.deps.workDir, id),
-          args,
-          env,
-          cwd: cfg.WorkingDir || "/",
-          user: cfg.User ?? "",
-          cgroupParent: this.#env.deps.cgroupParent ?? "/berth-build",
-          onOutput: (fd, data) =>
-            this.#env.progress({ kind: "output", fd, data, stream: data.toString("utf8") }),
-          ...(this.#env.signal === undefined ? {} : { signal: this.#env.signal }),
-        });
-        if (code !== 0) throw new RunFailedError(args.join(" "), code);
+        const scratch = join(this.#env.deps.workDir, `${id}.m`);
+        await mkdir(scratch, { recursive: true, mode: 0o700 });
+        let sandbox: RunSandbox | undefined;
+        let prepared: PreparedMounts | undefined;
+        const stubs: string[] = [];
+        try {
+          prepared = await prepareRunMounts(mounts, {
+            deps: this.#env.deps,
+            cwd: cfg.WorkingDir || "/",
+            contextRoot: this.#env.context.root,
+            resolveFrom: (from) => this.#fromState(from),
+            secrets: this.#secrets(),
+            scratch,
+          });
+          const extraMounts = [...prepared.mounts];
+          if (hd.script !== undefined) {
+            const dir = join(scratch, "pipes");
+            await mkdir(dir, { mode: 0o755 });
+            await writeFile(join(dir, hd.script.name), hd.script.data, { mode: 0o755 });
+            extraMounts.push({
+              destination: HEREDOC_SCRIPT_DIR,
+              type: "bind",
+              source: dir,
+              options: ["rbind", "ro"],
+            });
+          }
+          let netns = "none";
+          const etc = (name: string, source: string) =>
+            extraMounts.push({ destination: `/etc/${name}`, type: "bind", source, options: ["rbind", "ro"] });
+          if (network === "host") {
+            netns = "host";
+            etc("resolv.conf", "/etc/resolv.conf");
+            etc("hosts", "/etc/hosts");
+          } else if (network === "default" && this.#env.deps.network !== undefined) {
+            sandbox = await this.#env.deps.network(id);
+            netns = sandbox.netns;
+            await writeFile(join(scratch, "resolv.conf"), sandbox.resolvConf, { mode: 0o644 });
+            await writeFile(join(scratch, "hosts"), sandbox.hosts, { mode: 0o644 });
+            etc("resolv.conf", join(scratch, "resolv.conf"));
+            etc("hosts", join(scratch, "hosts"));
+          }
+          // Mount points runc makes in the image for these mounts are removed before the commit.
+          for (const m of extraMounts)
+            if (!m.destination.startsWith("/dev/"))
+              stubs.push(...(await missingPaths(rootfs, m.destination)));
+          const code = await runInContainer(this.#env.deps.runtime, {
+            id,
+            rootfs,
+            bundle: join(this.#env.deps.workDir, id),
+            args,
+            env: [...env, ...prepared.env],
+            cwd: cfg.WorkingDir || "/",
+            user: cfg.User ?? "",
+            cgroupParent: this.#env.deps.cgroupParent ?? "/berth-build",
+            network: netns,
+            mounts: extraMounts,
+            onOutput: (fd, data) =>
+              this.#env.progress({ kind: "output", fd, data, stream: data.toString("utf8") }),
+            ...(this.#env.signal === undefined ? {} : { signal: this.#env.signal }),
+          });
+          if (code !== 0) throw new RunFailedError(args.join(" "), code);
+        } finally {
+          await removeStubs(rootfs, stubs);
+          await prepared?.release();
+          await sandbox?.release();
+          await rm(scratch, { recursive: true, force: true });
+        }
       },
       true,
     );
   }
 
-  async #copy(cmd: CopyInstruction | AddInstruction): Promise<void> {
-    if (cmd.heredocs.length > 0)
-      throw new NotImplemented(`${cmd.kind} with a heredoc source is not supported yet`);
-    if (cmd.exclude.length > 0) throw new NotImplemented(`${cmd.kind} --exclude is not supported yet`);
-    if (cmd.kind === "COPY" && cmd.parents) throw new NotImplemented("COPY --parents is not supported yet");
-    const sources = cmd.sources.map((s) => this.#word(s));
-    const dest = this.#word(cmd.dest);
-    if (cmd.kind === "ADD" && sources.some((s) => /^(https?|git):\/\/|^git@/.test(s))) {
-      throw new NotImplemented("ADD from a URL or git repository is not supported yet");
+  /** #secrets is the build request's secrets by id. */
+  #secrets(): Map<string, Uint8Array> {
+    const out = new Map<string, Uint8Array>();
+    for (const [k, v] of Object.entries(this.#env.secrets ?? {}))
+      out.set(k, typeof v === "string" ? Buffer.from(v) : v);
+    return out;
+  }
+
+  /** #fromState is the state `from=` names: an earlier stage (name or index) or a local image. */
+  async #fromState(from: string): Promise<ImageState> {
+    return this.#env.stages.get(from.toLowerCase()) ?? (await this.#imageState(from));
+  }
+
+  /**
+   * #mountSources digests what RUN mounts bind in, for the cache key: for a context bind the
+   * content below `source` (after .dockerignore), for `from=` the stage's or image's identity.
+   */
+  async #mountSources(mounts: readonly Mount[]): Promise<string> {
+    const parts: string[] = [];
+    for (const m of mounts) {
+      if (m.type !== "bind" && m.type !== "cache") continue;
+      if (m.from !== undefined && m.from !== "") parts.push(stateId(await this.#fromState(m.from)));
+      else if (m.type === "bind")
+        parts.push(await hashSources(await this.#env.context.match(m.source || ".")));
     }
+    return sha256(parts.join(","));
+  }
+
+  async #copy(cmd: CopyInstruction | AddInstruction): Promise<void> {
+    const all = cmd.sources.map((s) => this.#word(s));
+    const dest = this.#word(cmd.dest);
+    const exclude = cmd.exclude.map((e) => this.#word(e));
+    const parents = cmd.kind === "COPY" && cmd.parents;
+    const urls = cmd.kind === "ADD" ? all.filter((s) => isHttpUrl(s) || isGitUrl(s)) : [];
+    const git = urls.find((s) => isGitUrl(s));
+    if (git !== undefined)
+      throw new NotImplemented(
+        `ADD of a git repository (${git}) is not supported: clone it into the build context and COPY it`,
+      );
+    const sources = all.filter((s) => !urls.includes(s));
+    const checksum = cmd.kind === "ADD" && cmd.checksum !== undefined ? this.#word(cmd.checksum) : undefined;
+    if (checksum !== undefined && (urls.length !== 1 || sources.length > 0))
+      throw new InvalidArgument("checksum can't be specified for multiple sources or for a non-URL source");
     const chown = cmd.chown === undefined ? undefined : this.#word(cmd.chown);
     const chmod = cmd.chmod === undefined ? undefined : parseChmod(this.#word(cmd.chmod));
     const from = cmd.kind === "COPY" ? cmd.from : undefined;
@@ -317,40 +427,96 @@ export class StageBuilder {
       from === undefined ? "" : `--from=${from} `,
       chown === undefined ? "" : `--chown=${chown} `,
       cmd.chmod === undefined ? "" : `--chmod=${cmd.chmod} `,
+      exclude.length === 0 ? "" : `--exclude=${JSON.stringify(exclude)} `,
+      parents ? "--parents " : "",
+      checksum === undefined ? "" : `--checksum=${checksum} `,
     ].join("");
-    const cacheText = `${cmd.kind} ${flags}${JSON.stringify(sources)} ${dest}`;
-    await withTree(async (tree) => {
-      const matched: MatchedSource[] = [];
-      for (const s of sources) matched.push(...(await tree.match(s)));
-      const digest = await hashSources(matched);
-      const kindWord = matched.length > 1 ? "multi" : matched[0]?.top.stat.isDirectory() ? "dir" : "file";
-      const createdBy = nopCreatedBy(
-        this.#shell,
-        `${cmd.kind} ${kindWord}:${digest.slice(7)} in ${dest} `,
-        false,
-      );
-      await this.#fsStep(
-        createdBy,
-        cacheText,
-        digest,
-        undefined,
-        async (rootfs) => {
-          const owner = chown === undefined ? undefined : await resolveChown(rootfs, chown);
-          await copyInto({
-            rootfs,
-            sources: matched,
-            dest,
-            workdir: cfg.WorkingDir || "/",
-            wildcard,
-            ...(owner === undefined ? {} : { owner }),
-            ...(chmod === undefined ? {} : { chmod }),
-            extractArchives: cmd.kind === "ADD",
-            instruction: cmd.kind,
+    const inline = [...cmd.heredocs.map((h) => `<<${h.path}`), ...urls];
+    const cacheText = `${cmd.kind} ${flags}${JSON.stringify([...sources, ...inline])} ${dest}`;
+    // Heredoc files and downloads are written to a scratch tree and copied like context files.
+    const scratch = join(this.#env.deps.workDir, `src-${randomBytes(6).toString("hex")}`);
+    try {
+      const extra: MatchedSource[] = [];
+      const remote = new Set<MatchedSource>();
+      if (inline.length > 0) {
+        await mkdir(scratch, { recursive: true, mode: 0o700 });
+        const lex = new Lex({ escapeToken: "\\", skipProcessQuotes: true });
+        for (const h of cmd.heredocs) {
+          if (!/^[A-Za-z0-9_.-]+$/.test(h.path) || h.path === "." || h.path === "..")
+            throw new InvalidArgument(
+              `invalid heredoc name ${JSON.stringify(h.path)} for a ${cmd.kind} source`,
+            );
+          const data = h.expand ? lex.processWord(h.data, this.#expansionEnv()) : h.data;
+          const dir = join(scratch, `h${extra.length}`);
+          await mkdir(dir);
+          await writeFile(join(dir, h.path), data, { mode: 0o644 });
+          extra.push(...(await (await SourceTree.open(dir)).match(h.path)));
+        }
+        for (const url of urls) {
+          const dir = join(scratch, `u${extra.length}`);
+          await mkdir(dir);
+          const got = await fetchUrl(url, dir, {
+            ...(checksum === undefined ? {} : { checksum }),
+            ...(this.#env.signal === undefined ? {} : { signal: this.#env.signal }),
           });
-        },
-        true,
-      );
-    });
+          const [m] = await (await SourceTree.open(dir)).match(got.name);
+          if (m !== undefined) {
+            extra.push(m);
+            remote.add(m);
+          }
+        }
+      }
+      await withTree(async (tree) => {
+        let matched: MatchedSource[] = [];
+        const pivots: string[] = [];
+        for (const s of sources) {
+          const found = await tree.match(s);
+          matched.push(...found);
+          const i = s.indexOf("/./");
+          const pivot = parents && i >= 0 ? cleanPath(`/${s.slice(0, i)}`).slice(1) : "";
+          for (const _ of found) pivots.push(pivot);
+        }
+        if (exclude.length > 0) {
+          const kept = excludeSources(matched, exclude);
+          const keptPivots = pivots.filter((_, i) => kept.some((k) => k.top === matched[i]?.top));
+          matched = kept;
+          pivots.splice(0, pivots.length, ...keptPivots);
+        }
+        matched.push(...extra);
+        for (const _ of extra) pivots.push("");
+        const digest = await hashSources(matched);
+        const kindWord = matched.length > 1 ? "multi" : matched[0]?.top.stat.isDirectory() ? "dir" : "file";
+        const createdBy = nopCreatedBy(
+          this.#shell,
+          `${cmd.kind} ${kindWord}:${digest.slice(7)} in ${dest} `,
+          false,
+        );
+        await this.#fsStep(
+          createdBy,
+          cacheText,
+          digest,
+          undefined,
+          async (rootfs) => {
+            const owner = chown === undefined ? undefined : await resolveChown(rootfs, chown);
+            await copyInto({
+              rootfs,
+              sources: matched,
+              dest,
+              workdir: cfg.WorkingDir || "/",
+              wildcard,
+              ...(owner === undefined ? {} : { owner }),
+              ...(chmod === undefined ? {} : { chmod }),
+              ...(parents ? { parents: { pivots } } : {}),
+              extractArchives: cmd.kind === "ADD" ? (src: MatchedSource) => !remote.has(src) : false,
+              instruction: cmd.kind,
+            });
+          },
+          true,
+        );
+      });
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
   }
 
   async #imageState(nameOrId: string): Promise<ImageState> {
@@ -484,12 +650,6 @@ export async function withMounted(
   } finally {
     await deps.snapshots.removeContainerLayer(id);
   }
-}
-
-function parseChmod(s: string): number {
-  if (!/^[0-7]{3,4}$/.test(s))
-    throw new InvalidArgument(`invalid chmod parameter: ${JSON.stringify(s)}, expected octal such as 0755`);
-  return Number.parseInt(s, 8);
 }
 
 /** resolveChown maps `--chown=user[:group]` in the image; a user without group uses the uid as gid (docker). */

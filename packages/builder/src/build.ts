@@ -205,6 +205,8 @@ async function buildInContext(
       progress: emit,
       counters,
       signal,
+      ...(opts.secrets === undefined ? {} : { secrets: opts.secrets }),
+      ...(opts.networkMode === undefined ? {} : { networkMode: opts.networkMode }),
     });
     const commands: Command[] = [];
     if (triggers.length > 0) {

@@ -5,6 +5,7 @@ import { Readable } from "node:stream";
 import { applyLayer, detectCompression, resolveInRoot } from "@berth/archive";
 import { errnoCode, InvalidArgument } from "@berth/errdefs";
 import * as tar from "tar-stream";
+import { applyChmod, type Chmod } from "./parseChmod.ts";
 import type { MatchedSource, SourceEntry } from "./SourceTree.ts";
 
 /** CopyRequest is one resolved COPY/ADD: matched sources and where they go in `rootfs`. */
@@ -19,10 +20,16 @@ export interface CopyRequest {
   readonly wildcard: boolean;
   /** Owner of every copied entry; default 0:0. */
   readonly owner?: { readonly uid: number; readonly gid: number };
-  /** `--chmod` bits applied to every copied entry. */
-  readonly chmod?: number;
+  /** `--chmod` (octal bits or a symbolic change) applied to every copied entry. */
+  readonly chmod?: Chmod;
+  /**
+   * `COPY --parents`: each source keeps its path (relative to its root, after the `/./` pivot
+   * when the source has one) below the destination directory. `pivots` holds, per source, the
+   * leading part of `top.rel` to drop ("" for none).
+   */
+  readonly parents?: { readonly pivots: readonly string[] };
   /** ADD: extract local tar archives (plain or compressed) into the destination directory. */
-  readonly extractArchives?: boolean;
+  readonly extractArchives?: boolean | ((src: MatchedSource) => boolean);
   /** The instruction name, for messages. */
   readonly instruction: "COPY" | "ADD";
 }
@@ -46,7 +53,11 @@ export async function copyInto(req: CopyRequest): Promise<void> {
   const destClean = posix.normalize(destAbs);
   const destStat = await lstatOrUndefined(await resolveInRoot(req.rootfs, destClean));
   const destIsDir =
-    req.dest.endsWith("/") || req.dest.endsWith("/.") || req.wildcard || destStat?.isDirectory() === true;
+    req.dest.endsWith("/") ||
+    req.dest.endsWith("/.") ||
+    req.wildcard ||
+    req.parents !== undefined ||
+    destStat?.isDirectory() === true;
   const nSources = req.sources.length;
   if (nSources > 1 && !destIsDir) {
     throw new InvalidArgument(
@@ -62,11 +73,42 @@ export async function copyInto(req: CopyRequest): Promise<void> {
     if (madeDestDir) return;
     madeDestDir = true;
     planned.push({
-      header: { name: `${rel(destClean)}/`, type: "directory", mode: req.chmod ?? 0o755, uid, gid },
+      header: {
+        name: `${rel(destClean)}/`,
+        type: "directory",
+        mode: applyChmod(req.chmod, 0o755, true),
+        uid,
+        gid,
+      },
     });
   };
-  for (const src of req.sources) {
+  for (const [i, src] of req.sources.entries()) {
     const top = src.top;
+    if (req.parents !== undefined) {
+      // --parents: every entry keeps its path from the pivot on; missing parents are made 0755.
+      destDirEntry();
+      const pivot = req.parents.pivots[i] ?? "";
+      const keep = (r: string) => (pivot === "" ? r : r === pivot ? "" : r.slice(pivot.length + 1));
+      const made = new Set<string>();
+      const parentsOf = (r: string) => {
+        const parts = r.split("/").slice(0, -1);
+        for (let k = 1; k <= parts.length; k++) {
+          const dir = parts.slice(0, k).join("/");
+          if (made.has(dir)) continue;
+          made.add(dir);
+          planned.push({
+            header: { name: `${rel(posix.join(destClean, dir))}/`, type: "directory", mode: 0o755, uid, gid },
+          });
+        }
+      };
+      for (const e of src.entries) {
+        const r = keep(e.rel);
+        if (r === "") continue;
+        if (e === top) parentsOf(r);
+        planned.push(entryFor(e, posix.join(destClean, r), uid, gid, req.chmod));
+      }
+      continue;
+    }
     if (top.stat.isDirectory()) {
       destDirEntry();
       for (const e of src.entries) {
@@ -76,7 +118,9 @@ export async function copyInto(req: CopyRequest): Promise<void> {
       }
       continue;
     }
-    if (req.extractArchives === true && top.stat.isFile() && (await isArchive(top.abs))) {
+    const extract =
+      typeof req.extractArchives === "function" ? req.extractArchives(src) : req.extractArchives === true;
+    if (extract && top.stat.isFile() && (await isArchive(top.abs))) {
       archives.push(top);
       continue;
     }
@@ -102,12 +146,12 @@ function entryFor(
   target: string,
   uid: number,
   gid: number,
-  chmod: number | undefined,
+  chmod: Chmod | undefined,
 ): Planned {
   const st = e.stat;
   const base = {
     name: rel(target),
-    mode: chmod ?? st.mode & 0o7777,
+    mode: applyChmod(chmod, st.mode, st.isDirectory()),
     uid,
     gid,
     mtime: new Date(Math.floor(st.mtimeMs / 1000) * 1000),

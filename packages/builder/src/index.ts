@@ -28,4 +28,5 @@ export type {
   ImageState,
   LayerCompression,
   LayerState,
+  RunSandbox,
 } from "./types.ts";

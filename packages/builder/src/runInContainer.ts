@@ -1,6 +1,7 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Canceled, FailedPrecondition } from "@berth/errdefs";
+import type { RuntimeSpec } from "@berth/oci";
 import { buildSpec, type Runtime, resolveUser } from "@berth/runtime";
 
 /** RunRequest is one RUN: the process and where it runs. */
@@ -17,14 +18,21 @@ export interface RunRequest {
   /** USER as written in the Dockerfile (`name`, `uid:gid`); resolved in the rootfs's /etc/passwd. */
   readonly user: string;
   readonly cgroupParent: string;
+  /**
+   * Network namespace: `"none"` (default: a new one with only `lo`), `"host"` (the host's), or the
+   * path of a prepared namespace to join (a build sandbox on the default bridge).
+   */
+  readonly network?: "none" | "host" | (string & {});
+  /** Extra mounts (RUN --mount, /etc/resolv.conf, /etc/hosts, heredoc scripts). */
+  readonly mounts?: readonly RuntimeSpec.Mount[];
   readonly onOutput: (fd: "stdout" | "stderr", data: Buffer) => void;
   readonly signal?: AbortSignal;
 }
 
 /**
  * runInContainer runs one RUN with runc under conmon through {@link Runtime}: the same path as a
- * container run (docker's default capabilities, seccomp, masked paths), with an empty network
- * namespace (only `lo`: networking during builds comes later) and hostname `buildkitsandbox`.
+ * container run (docker's default capabilities, seccomp, masked paths), in the network namespace
+ * `network` names (default: an empty one, only `lo`) with hostname `buildkitsandbox`.
  * Output is read from conmon's attach socket, attached before start so nothing is lost. The
  * runtime state and bundle are always removed; the exit code is returned, and a non-zero code is
  * the caller's to report.
@@ -44,7 +52,8 @@ export async function runInContainer(rt: Runtime, req: RunRequest): Promise<numb
     cwd: req.cwd || "/",
     user,
     hostname: "buildkitsandbox",
-    namespaces: { network: "none" },
+    namespaces: { network: req.network ?? "none" },
+    ...(req.mounts === undefined ? {} : { mounts: req.mounts }),
     cgroupsPath: `${req.cgroupParent}/${req.id}`,
   });
   let created = false;

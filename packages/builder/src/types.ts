@@ -30,6 +30,31 @@ export interface BuildOptions {
    * (`...tar+zstd`, through the `zstd` binary). Cache entries are kept apart per compression.
    */
   readonly compression?: LayerCompression;
+  /**
+   * Secrets for `RUN --mount=type=secret`, by id (`docker build --secret id=x,src=file` reads the
+   * file on the client). Mounted as tmp files or set as environment variables only for the RUN
+   * that asks; never written to a layer, the history, the cache index or progress output, and
+   * not part of cache keys (as BuildKit).
+   */
+  readonly secrets?: Readonly<Record<string, string | Uint8Array>>;
+  /**
+   * Network of RUN steps that have no `--network` flag (docker's `--network` / `networkmode`):
+   * `default` (a namespace on the default bridge when {@link BuildDeps.network} is given, else an
+   * empty one), `none` (only `lo`) or `host` (the host's namespace).
+   */
+  readonly networkMode?: "default" | "none" | "host";
+}
+
+/** RunSandbox is a network for one RUN: a namespace to join and the /etc files that go with it. */
+export interface RunSandbox {
+  /** Path of the network namespace (bind-mounted nsfs file). */
+  readonly netns: string;
+  /** Contents for the RUN's /etc/resolv.conf. */
+  readonly resolvConf: string;
+  /** Contents for the RUN's /etc/hosts. */
+  readonly hosts: string;
+  /** Disconnects and removes the namespace (idempotent). */
+  release(): Promise<void>;
 }
 
 /** LayerCompression is how the builder compresses the layers it commits. */
@@ -53,6 +78,11 @@ export interface BuildDeps {
   readonly cache?: BuildCache;
   /** Compression of committed layers (set by build() from {@link BuildOptions.compression}); default gzip. */
   readonly layerCompression?: LayerCompression;
+  /**
+   * Gives a RUN with the default network a namespace with outside access (the engine plugs one
+   * into its default bridge). Without it, such RUNs get an empty namespace (only `lo`).
+   */
+  readonly network?: (id: string) => Promise<RunSandbox>;
   /** cgroup parent of RUN containers; default `/berth-build`. */
   readonly cgroupParent?: string;
 }

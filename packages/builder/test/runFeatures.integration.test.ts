@@ -1,0 +1,347 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { createReadStream, readFileSync } from "node:fs";
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { applyLayer, decompress } from "@berth/archive";
+import { ContentStore, ImageStore, SnapshotStore } from "@berth/image";
+import { Runtime } from "@berth/runtime";
+import * as tar from "tar-stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type BuildDeps, type BuildOptions, type BuildProgress, build } from "../src/index.ts";
+
+const repo = resolve(import.meta.dirname, "../../..");
+const isRoot = process.getuid?.() === 0;
+const haveTools =
+  spawnSync("runc", ["--version"]).status === 0 && spawnSync("conmon", ["--version"]).status === 0;
+
+describe.skipIf(!isRoot || !haveTools)("RUN/COPY/ADD features with real runc, conmon and overlayfs", () => {
+  let tmp: string;
+  let deps: BuildDeps;
+  let images: ImageStore;
+  let content: ContentStore;
+  const cgroupParent = `/berth-build-test-${process.pid}`;
+
+  beforeAll(async () => {
+    // A short path: conmon's attach socket path must fit in 107 bytes.
+    tmp = await mkdtemp(join(tmpdir(), "bb-"));
+    const bbTar = join(tmp, "busybox.tar");
+    execFileSync(join(repo, "test-fixtures/busybox/make-rootfs.sh"), [bbTar]);
+    content = await ContentStore.open(join(tmp, "store"));
+    images = await ImageStore.open({ root: join(tmp, "store"), content });
+    const snapshots = await SnapshotStore.open({ root: join(tmp, "store"), content });
+    await images.importRootfs(createReadStream(bbTar), { ref: "busybox:latest" });
+    const runtime = new Runtime({ stateRoot: join(tmp, "rt"), logger: { warn: () => {} } });
+    deps = {
+      images,
+      snapshots,
+      content,
+      runtime,
+      root: join(tmp, "store"),
+      workDir: join(tmp, "w"),
+      cgroupParent,
+    };
+  });
+
+  afterAll(async () => {
+    for (const ctrl of await readdir("/sys/fs/cgroup").catch(() => [] as string[])) {
+      await rmdir(join("/sys/fs/cgroup", ctrl, cgroupParent)).catch(() => {});
+    }
+    const mounts = readFileSync("/proc/self/mountinfo", "utf8");
+    for (const line of mounts.split("\n")) {
+      const mp = line.split(" ")[4];
+      if (mp?.startsWith(tmp)) spawnSync("umount", ["-l", mp]);
+    }
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  async function context(name: string, files: Record<string, string>): Promise<string> {
+    const dir = join(tmp, "ctx", name);
+    for (const [rel, data] of Object.entries(files)) {
+      await mkdir(join(dir, rel, ".."), { recursive: true });
+      await writeFile(join(dir, rel), data);
+    }
+    await mkdir(dir, { recursive: true });
+    return dir;
+  }
+
+  async function run(opts: BuildOptions) {
+    const events: BuildProgress[] = [];
+    const r = await build(opts, deps, (e) => events.push(e));
+    return { ...r, events, output: events.map((e) => e.stream).join("") };
+  }
+
+  /** unpack applies every layer of an image (OCI whiteouts) into a fresh directory. */
+  async function unpack(imageId: string): Promise<string> {
+    const rec = images.resolve(imageId);
+    const dir = await mkdtemp(join(tmp, "unpacked-"));
+    for (const l of rec.layers) await applyLayer(dir, await content.readStream(l.digest));
+    return dir;
+  }
+
+  async function layerNames(digest: string): Promise<string[]> {
+    const { stream } = await decompress(await content.readStream(digest));
+    const ex = tar.extract();
+    stream.pipe(ex);
+    const names: string[] = [];
+    for await (const e of ex as unknown as AsyncIterable<{ header: { name: string }; resume(): void }>) {
+      names.push(e.header.name);
+      e.resume();
+    }
+    return names;
+  }
+
+  const exists = (p: string) =>
+    lstat(p).then(
+      () => true,
+      () => false,
+    );
+
+  it("runs RUN heredocs: plain body, #! script, several on one line, <<- and quoted delimiters", async () => {
+    const ctx = await context("heredoc", {
+      Dockerfile: [
+        "FROM busybox",
+        "ENV WHO=env",
+        "RUN <<EOF",
+        "echo plain-$WHO > /plain",
+        "echo second line >> /plain",
+        "EOF",
+        "RUN <<EOF",
+        "#!/bin/sh -e",
+        "echo script-$0 > /script",
+        "EOF",
+        "RUN cat <<A > /a && cat <<'B' > /b",
+        "a-$WHO",
+        "A",
+        "b-$WHO",
+        "B",
+        "RUN <<-EOF",
+        "\techo chomped > /chomp",
+        "\tEOF",
+        "",
+      ].join("\n"),
+    });
+    const r = await run({ contextDir: ctx, tags: ["hd:1"] });
+    const dir = await unpack(r.imageId);
+    expect(await readFile(join(dir, "plain"), "utf8")).toBe("plain-env\nsecond line\n");
+    expect(await readFile(join(dir, "script"), "utf8")).toBe("script-/dev/pipes/EOF\n");
+    expect(await readFile(join(dir, "a"), "utf8")).toBe("a-env\n");
+    expect(await readFile(join(dir, "b"), "utf8")).toBe("b-$WHO\n");
+    expect(await readFile(join(dir, "chomp"), "utf8")).toBe("chomped\n");
+    // the script's mount point is not in the image
+    expect(await exists(join(dir, "dev/pipes"))).toBe(false);
+    const again = await run({ contextDir: ctx, tags: ["hd:1"] });
+    expect(again.steps.executed).toBe(0);
+    // a change in a heredoc body invalidates that step
+    await writeFile(
+      join(ctx, "Dockerfile"),
+      (await readFile(join(ctx, "Dockerfile"), "utf8")).replace("script-$0", "script2-$0"),
+    );
+    const changed = await run({ contextDir: ctx, tags: ["hd:1"] });
+    expect(changed.steps.executed).toBe(3);
+    expect(await readFile(join(await unpack(changed.imageId), "script"), "utf8")).toBe(
+      "script2-/dev/pipes/EOF\n",
+    );
+  });
+
+  it("copies heredoc sources with --chmod and --chown, expanding unless quoted", async () => {
+    const ctx = await context("copyhd", {
+      Dockerfile: [
+        "FROM busybox",
+        "ARG NAME=berth",
+        "COPY --chmod=0755 --chown=1:2 <<EOF /usr/bin/hello",
+        "#!/bin/sh",
+        "echo hello $NAME",
+        "EOF",
+        "COPY <<one <<'two' /etc/more/",
+        "1-$NAME",
+        "one",
+        "2-$NAME",
+        "two",
+        "RUN /usr/bin/hello > /out",
+        "",
+      ].join("\n"),
+    });
+    const r = await run({ contextDir: ctx });
+    const dir = await unpack(r.imageId);
+    const st = await lstat(join(dir, "usr/bin/hello"));
+    expect(st.mode & 0o7777).toBe(0o755);
+    expect([st.uid, st.gid]).toEqual([1, 2]);
+    expect(await readFile(join(dir, "out"), "utf8")).toBe("hello berth\n");
+    expect(await readFile(join(dir, "etc/more/one"), "utf8")).toBe("1-berth\n");
+    expect(await readFile(join(dir, "etc/more/two"), "utf8")).toBe("2-$NAME\n");
+  });
+
+  it("keeps cache mounts across builds and out of layers; binds, tmpfs and secrets", async () => {
+    const ctx = await context("mounts", {
+      Dockerfile: [
+        "FROM busybox",
+        "RUN --mount=type=cache,target=/var/cache/thing,uid=5,gid=6,mode=0750 \\",
+        "    echo run >> /var/cache/thing/log && cp /var/cache/thing/log /seen && stat -c '%u:%g:%a' /var/cache/thing > /owner",
+        "RUN --mount=type=bind,source=data,target=/mnt/data \\",
+        "    cat /mnt/data/x > /bound && (touch /mnt/data/y 2>/dev/null && echo writable || echo readonly) > /bindmode",
+        "RUN --mount=type=bind,source=data,target=/mnt/rw,rw touch /mnt/rw/new && ls /mnt/rw > /rwlist",
+        "RUN --mount=type=tmpfs,target=/scratch,size=1m df /scratch | tail -1 > /tmpfs && echo x > /scratch/f",
+        "RUN --mount=type=secret,id=tok --mount=type=secret,id=tok,env=TOKEN,target=/custom/tok \\",
+        '    cat /run/secrets/tok > /got && echo "$TOKEN" >> /got && stat -c %a /custom/tok >> /got',
+        "RUN --mount=type=secret,id=absent ls /run/secrets > /absent 2>&1 || echo none > /absent",
+        "",
+      ].join("\n"),
+      "data/x": "bound-content\n",
+    });
+    const secrets = { tok: "s3cr3t" };
+    const r = await run({ contextDir: ctx, secrets });
+    expect(r.output).not.toContain("s3cr3t");
+    const dir = await unpack(r.imageId);
+    expect(await readFile(join(dir, "seen"), "utf8")).toBe("run\n");
+    expect(await readFile(join(dir, "owner"), "utf8")).toBe("5:6:750\n");
+    expect(await readFile(join(dir, "bound"), "utf8")).toBe("bound-content\n");
+    expect(await readFile(join(dir, "bindmode"), "utf8")).toBe("readonly\n");
+    expect(await readFile(join(dir, "rwlist"), "utf8")).toBe("new\nx\n");
+    expect(await exists(join(ctx, "data/new"))).toBe(false);
+    expect(await readFile(join(dir, "tmpfs"), "utf8")).toMatch(/^tmpfs\s+1024\s/);
+    expect(await readFile(join(dir, "got"), "utf8")).toBe("s3cr3ts3cr3t\n400\n");
+    expect(await readFile(join(dir, "absent"), "utf8")).toBe("none\n");
+    // no mount point or mounted content reached a layer
+    for (const p of ["var/cache/thing", "mnt", "scratch", "run/secrets", "custom"])
+      expect(await exists(join(dir, p)), p).toBe(false);
+    const rec = images.resolve(r.imageId);
+    for (const l of rec.layers.slice(1)) {
+      const names = await layerNames(l.digest);
+      expect(names.filter((n) => /thing|secrets|custom|scratch|mnt/.test(n))).toEqual([]);
+    }
+    expect(JSON.stringify(rec.config)).not.toContain("s3cr3t");
+    // the cache directory persists: a no-cache rebuild appends to it
+    const again = await run({ contextDir: ctx, secrets, noCache: true });
+    expect(await readFile(join(await unpack(again.imageId), "seen"), "utf8")).toBe("run\nrun\n");
+    // a changed bound file invalidates the RUN that binds it
+    await writeFile(join(ctx, "data/x"), "changed\n");
+    const third = await run({ contextDir: ctx, secrets });
+    expect(third.steps.cached).toBe(1);
+    // a required secret that is missing fails the step
+    await writeFile(join(ctx, "Dockerfile"), "FROM busybox\nRUN --mount=type=secret,id=nope,required true\n");
+    await expect(run({ contextDir: ctx })).rejects.toThrow(/secret nope: not found/);
+  });
+
+  it("binds from another stage and seeds a cache from it", async () => {
+    const ctx = await context("fromstage", {
+      Dockerfile: [
+        "FROM busybox AS tools",
+        "RUN mkdir /tools && echo tool-v1 > /tools/version",
+        "FROM busybox",
+        "RUN --mount=type=bind,from=tools,source=/tools,target=/t cat /t/version > /v",
+        "RUN --mount=type=cache,id=seeded,from=tools,source=/tools,target=/c cat /c/version > /cv",
+        "",
+      ].join("\n"),
+    });
+    const r = await run({ contextDir: ctx });
+    const dir = await unpack(r.imageId);
+    expect(await readFile(join(dir, "v"), "utf8")).toBe("tool-v1\n");
+    expect(await readFile(join(dir, "cv"), "utf8")).toBe("tool-v1\n");
+    expect(await exists(join(dir, "t"))).toBe(false);
+  });
+
+  it("uses RUN --network: none and host", async () => {
+    const ctx = await context("net", {
+      Dockerfile: [
+        "FROM busybox",
+        "RUN --network=none ls /sys/class/net > /none",
+        "RUN --network=host ls /sys/class/net > /host",
+        "",
+      ].join("\n"),
+    });
+    const r = await run({ contextDir: ctx });
+    const dir = await unpack(r.imageId);
+    expect((await readFile(join(dir, "none"), "utf8")).trim()).toBe("lo");
+    const host = (await readFile(join(dir, "host"), "utf8")).trim().split("\n");
+    // other processes add and remove links meanwhile: compare with the host's stable ones
+    const hostLinks = (await readdir("/sys/class/net")).filter((n) => n === "lo" || n.startsWith("eth"));
+    expect(hostLinks.length).toBeGreaterThan(1);
+    for (const n of hostLinks) expect(host).toContain(n);
+  });
+
+  it("copies with --exclude, --parents and symbolic --chmod", async () => {
+    const ctx = await context("excl", {
+      Dockerfile: [
+        "FROM busybox",
+        "COPY --exclude=*.md --exclude=sub/skip docs /docs/",
+        "COPY --exclude=*.txt hom* /homes/",
+        "COPY --parents a/b/c.txt x/./y/z.txt /par/",
+        "COPY --chmod=u+x,g-w,o= run.sh /run.sh",
+        "",
+      ].join("\n"),
+      "docs/keep.html": "k",
+      "docs/readme.md": "r",
+      "docs/sub/skip/f": "s",
+      "docs/sub/ok": "o",
+      "home1.sh": "1",
+      "home2.txt": "2",
+      "a/b/c.txt": "c",
+      "x/y/z.txt": "z",
+      "run.sh": "echo",
+    });
+    await chmod(join(ctx, "run.sh"), 0o664);
+    const r = await run({ contextDir: ctx });
+    const dir = await unpack(r.imageId);
+    expect((await readdir(join(dir, "docs"))).sort()).toEqual(["keep.html", "sub"]);
+    expect(await readdir(join(dir, "docs/sub"))).toEqual(["ok"]);
+    expect(await readdir(join(dir, "homes"))).toEqual(["home1.sh"]);
+    expect(await readFile(join(dir, "par/a/b/c.txt"), "utf8")).toBe("c");
+    expect(await readFile(join(dir, "par/y/z.txt"), "utf8")).toBe("z");
+    expect((await lstat(join(dir, "run.sh"))).mode & 0o777).toBe(0o740);
+  });
+
+  it("ADDs an http URL: checksum, Last-Modified, name from the path, not extracted, keyed by content", async () => {
+    let body = Buffer.from("downloaded\n");
+    const tgz = execFileSync("tar", ["-czf", "-", "-C", repo, "package.json"]);
+    const server = createServer((req, res) => {
+      if (req.url === "/files/pkg.tar.gz") {
+        res.writeHead(200, { "Content-Type": "application/gzip" });
+        res.end(tgz);
+        return;
+      }
+      res.writeHead(200, { "Last-Modified": "Wed, 21 Oct 2015 07:28:00 GMT" });
+      res.end(body);
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const sum = `sha256:${createHash("sha256").update(body).digest("hex")}`;
+      const ctx = await context("addurl", {
+        Dockerfile: [
+          "FROM busybox",
+          `ADD --checksum=${sum} http://127.0.0.1:${port}/dl/file.txt /got/`,
+          `ADD http://127.0.0.1:${port}/files/pkg.tar.gz /pkg/`,
+          `ADD http://127.0.0.1:${port}/dl/file.txt /renamed`,
+          "",
+        ].join("\n"),
+      });
+      const r = await run({ contextDir: ctx });
+      const dir = await unpack(r.imageId);
+      const st = await lstat(join(dir, "got/file.txt"));
+      expect(await readFile(join(dir, "got/file.txt"), "utf8")).toBe("downloaded\n");
+      expect(st.mode & 0o777).toBe(0o600);
+      expect(st.mtime.toISOString()).toBe("2015-10-21T07:28:00.000Z");
+      expect(await readdir(join(dir, "pkg"))).toEqual(["pkg.tar.gz"]);
+      expect(await readFile(join(dir, "renamed"), "utf8")).toBe("downloaded\n");
+      const same = await run({ contextDir: ctx });
+      expect(same.steps.executed).toBe(0);
+      body = Buffer.from("new content\n");
+      await expect(run({ contextDir: ctx })).rejects.toThrow(/digest mismatch/);
+      await writeFile(
+        join(ctx, "Dockerfile"),
+        `FROM busybox\nADD http://127.0.0.1:${port}/dl/file.txt /renamed\n`,
+      );
+      const changed = await run({ contextDir: ctx });
+      expect(changed.steps.executed).toBe(1);
+      expect(await readFile(join(await unpack(changed.imageId), "renamed"), "utf8")).toBe("new content\n");
+      await writeFile(join(ctx, "Dockerfile"), "FROM busybox\nADD git@github.com:moby/moby.git /src\n");
+      await expect(run({ contextDir: ctx })).rejects.toThrow(/git repository .* is not supported/);
+    } finally {
+      server.close();
+    }
+  });
+});
