@@ -290,6 +290,16 @@ describe("berth compose", () => {
     expect(r.stdout).toMatch(/hi-1\s+\| hello/);
     expect(r.stdout).toMatch(/hi-1\s+\| oops/);
     expect(r.stdout).toContain("hi-1 exited with code 0");
+    writeFileSync(
+      afile,
+      'services:\n  quick:\n    image: busybox\n    command: ["sh", "-c", "sleep 1; exit 7"]\n  slow:\n    image: busybox\n    command: sleep 1000\n    stop_grace_period: 1s\n',
+    );
+    const ab = berth(["compose", "-f", afile, "-p", "att", "up", "--exit-code-from", "quick"], {
+      timeoutMs: 60_000,
+    });
+    expect(ab.code, ab.stderr).toBe(7);
+    expect(ab.stdout).toContain("quick-1 exited with code 7");
+    expect(d.docker(["inspect", "-f", "{{.State.Running}}", "att-slow-1"]).stdout.trim()).toBe("false");
     expect(berth(["compose", "-f", afile, "-p", "att", "down"]).code).toBe(0);
   });
 

@@ -842,6 +842,8 @@ export class Compose {
     tail?: string;
     timestamps?: boolean;
     signal?: AbortSignal;
+    /** Called when a container's stream ends (with follow: the container stopped). */
+    onEnd?: (c: ComposeContainer) => void;
   }): AsyncGenerator<LogLine, void, undefined> {
     const cs = (await this.containers({ services: o.services ?? [], oneoff: false })).filter(
       (c) => c.id !== "",
@@ -883,6 +885,7 @@ export class Compose {
           if (!o.signal?.aborted) failure = err;
         } finally {
           pending--;
+          if (!o.signal?.aborted) o.onEnd?.(c);
           wake?.();
         }
       })();

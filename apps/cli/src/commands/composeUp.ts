@@ -83,6 +83,16 @@ export const subcommand: ComposeSubcommand = {
       },
       { name: "no-color", type: "bool", usage: "Produce monochrome output" },
       { name: "no-log-prefix", type: "bool", usage: "Don't print prefix in logs" },
+      {
+        name: "abort-on-container-exit",
+        type: "bool",
+        usage: "Stops all containers if any container was stopped. Incompatible with -d",
+      },
+      {
+        name: "exit-code-from",
+        type: "string",
+        usage: "Return the exit code of the selected service container. Implies --abort-on-container-exit",
+      },
     ],
     args: { kind: "any" },
   },
@@ -97,6 +107,11 @@ export const subcommand: ComposeSubcommand = {
     }
     const wait = bool(p, "wait");
     const detach = bool(p, "detach") || wait;
+    const exitCodeFrom = str(p, "exit-code-from");
+    const abortOnExit = bool(p, "abort-on-container-exit") || exitCodeFrom !== undefined;
+    if (abortOnExit && detach) {
+      throw new StatusError("--abort-on-container-exit and --detach are incompatible", 1);
+    }
     const compose = await ctx.compose();
     const services = p.args;
     const waitTimeout = int(p, "wait-timeout");
@@ -116,7 +131,9 @@ export const subcommand: ComposeSubcommand = {
     });
     if (detach || bool(p, "no-start")) return 0;
     const abort = new AbortController();
-    const containers = await compose.containers({ services, oneoff: false });
+    // Attach to the project's services only (not to orphans of an earlier version of the file).
+    const attached = services.length > 0 ? services : Object.keys(compose.project.services);
+    const containers = await compose.containers({ services: attached, oneoff: false });
     const printer = new LogPrinter(
       compose.project.name,
       containers.map((c) => c.name),
@@ -127,6 +144,7 @@ export const subcommand: ComposeSubcommand = {
     );
     process.stdout.write(`Attaching to ${containers.map((c) => printer.label(c.name)).join(", ")}\n`);
     let interrupted = false;
+    let firstExited: (typeof containers)[number] | undefined;
     const onSignal = () => {
       if (interrupted) process.exit(130);
       interrupted = true;
@@ -136,12 +154,36 @@ export const subcommand: ComposeSubcommand = {
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
     try {
-      for await (const line of compose.logs({ services, follow: true, tail: "all", signal: abort.signal })) {
+      for await (const line of compose.logs({
+        services: attached,
+        follow: true,
+        tail: "all",
+        signal: abort.signal,
+        onEnd: (c) => {
+          if (!abortOnExit || firstExited !== undefined) return;
+          firstExited = c;
+          abort.abort();
+        },
+      })) {
         printer.write(line);
       }
     } finally {
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
+    }
+    if (firstExited !== undefined) {
+      process.stderr.write("Aborting on container exit...\n");
+      const t = int(p, "timeout");
+      const exited = await compose.client.containerInspect(firstExited.id).catch(() => undefined);
+      process.stdout.write(
+        `${printer.label(firstExited.name)} exited with code ${exited?.State?.ExitCode ?? 0}\n`,
+      );
+      await compose.stop(services, t === undefined ? {} : { timeout: t });
+      const from =
+        exitCodeFrom === undefined ? firstExited : containers.find((c) => c.service === exitCodeFrom);
+      if (!from) throw new StatusError(`no such service: ${exitCodeFrom}`, 1);
+      const info = await compose.client.containerInspect(from.id);
+      return info.State?.ExitCode ?? 0;
     }
     if (!interrupted) {
       for (const c of containers) {
