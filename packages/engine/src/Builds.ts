@@ -7,6 +7,7 @@ import {
   type BuildResult,
   build,
   type CacheRecord,
+  type RunSandbox,
 } from "@berth/builder";
 import type { ContentStore, ImageStore, SnapshotStore } from "@berth/image";
 import { Reference } from "@berth/oci";
@@ -60,6 +61,8 @@ export interface BuildsDeps {
   log: (msg: string) => void;
   /** The engine's event bus: a build's tags are announced as image `tag` events, as dockerd's. */
   events?: Events;
+  /** Gives RUN steps a network namespace on the default bridge (see Networks.sandbox). */
+  network?: (id: string) => Promise<RunSandbox>;
 }
 
 /**
@@ -97,6 +100,7 @@ export class Builds {
         root,
         workDir: join(this.#d.runRoot, "bd"),
         cache,
+        ...(this.#d.network === undefined ? {} : { network: this.#d.network }),
       },
       onProgress,
     );

@@ -277,6 +277,7 @@ export class Engine {
       runRoot: opts.runRoot,
       log,
       events,
+      network: (id) => networks.sandbox(id),
     });
     visible = () => containers.all();
     await builds.cleanup();

@@ -25,7 +25,7 @@ import {
   removeNetns,
   type Target,
 } from "@berth/network";
-import { type EtcNetwork, writeEtcFiles } from "./etcFiles.ts";
+import { type EtcNetwork, resolvConf, writeEtcFiles } from "./etcFiles.ts";
 import { type Filters, matchAny, matchLabels } from "./filters.ts";
 import { nowRFC3339Nano } from "./ids.ts";
 import { KeyedLock } from "./KeyedLock.ts";
@@ -512,6 +512,49 @@ export class Networks {
       await this.#publish(rec);
     } catch (err) {
       await this.detach(rec);
+      throw err;
+    }
+  }
+
+  /**
+   * sandbox gives a build step (`RUN`) a network: a new namespace plugged into the default
+   * `bridge` network as `eth0` with a default route, and the /etc/resolv.conf and /etc/hosts
+   * contents for it (the host's non-loopback resolvers, falling back to the bridge's DNS server;
+   * localhost plus `buildkitsandbox` at its address). `release` removes the veth, the address
+   * and the namespace, and may be called more than once. A crash leaves at most a namespace
+   * under the runtime root, which {@link sweep} removes.
+   */
+  async sandbox(
+    id: string,
+  ): Promise<{ netns: string; resolvConf: string; hosts: string; release(): Promise<void> }> {
+    const net = this.find("bridge");
+    const hex = randomBytes(5).toString("hex");
+    const path = join(this.#o.runRoot, "n", `b-${hex}`);
+    // A record shaped enough for #plug: the veth is named from `id`, the namespace is `path`.
+    const rec = { id: hex, name: id, sandboxKey: path, hostConfig: {} } as unknown as ContainerRecord;
+    const ep = this.#endpointConfig(net, {});
+    let released = false;
+    const release = async () => {
+      if (released) return;
+      released = true;
+      if (ep.hostIfName) await disconnectEndpoint(ep.hostIfName).catch(() => {});
+      if (ep.IPAddress) this.#used.get(net.Id)?.delete(ep.IPAddress);
+      await removeNetns(path).catch((err) => this.#log(`netns ${path}: ${(err as Error).message}`));
+    };
+    try {
+      await createNetns(path);
+      await this.#plug(rec, net, ep, 0);
+      const hostResolv = await readFile("/etc/resolv.conf", "utf8").catch(() => "");
+      const resolv = resolvConf(hostResolv, rec, { dnsServer: ep.Gateway ?? "", embeddedDns: false });
+      const hosts = [
+        "127.0.0.1\tlocalhost",
+        "::1\tlocalhost ip6-localhost ip6-loopback",
+        `${ep.IPAddress}\tbuildkitsandbox`,
+        "",
+      ].join("\n");
+      return { netns: path, resolvConf: resolv, hosts, release };
+    } catch (err) {
+      await release();
       throw err;
     }
   }
