@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# Benchmark: `docker build` of an 8-step Dockerfile with a context of ~200 small files and one
+# 50 MB file: cold build, no-change rebuild, one-file-change rebuild. berthd against a private
+# reference dockerd's classic builder (DOCKER_BUILDKIT=0, docker CLI 28) and, if it works, the same
+# dockerd's BuildKit through Debian's docker client 20.10 (DOCKER_BUILDKIT=1); interleaved; medians
+# and ratios.
+#
+# usage: bench/build.sh              (as root)
+# env:   BENCH_N=5                   timed iterations (each: cold, no-change, one-file per case)
+#        BENCH_BIG_MB=50             size of the big (random) file
+#        BENCH_FILES=200             number of small files
+#        BENCH_SKIP_BUILD=1          use the existing apps/*/dist builds
+#        BENCH_KEEP=1                keep the temp dir (logs) after cleanup
+#        BENCH_BERTH_ARGS=           extra `berth build` flags for the berth CLI case (e.g. --compression zstd)
+#
+# Cold: the image and the whole build cache are removed first (`docker rmi`, `docker builder
+# prune -af`; the classic builder's cache is its intermediate images, removed with the image).
+# Everything it starts lives under one mktemp dir and is stopped by PID at exit.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(dirname "$here")
+N=${BENCH_N:-5}
+BIG_MB=${BENCH_BIG_MB:-50}
+FILES=${BENCH_FILES:-200}
+
+say() { printf '%s build: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "needs root (it starts dockerd and berthd)"
+for tool in dockerd docker node runc conmon bc; do command -v "$tool" >/dev/null || die "$tool is not installed"; done
+DOCKER28=$(command -v docker)
+DOCKER20=/usr/bin/docker
+
+T=$(mktemp -d /tmp/berth-bench-build.XXXXXX)
+chmod 711 "$T"
+CGROUP_PARENT=$(basename "$T")
+BERTH_BRIDGE="bbd$(printf '%s' "$T" | sha256sum | cut -c1-8)"
+dockerd_pid="" containerd_pid="" berthd_pid=""
+
+stop_pid() { # stop_pid PID NAME: SIGTERM, wait up to 20 s, then SIGKILL
+  local pid=$1 name=$2 i
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+  say "stopping $name (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  for i in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  set +e
+  stop_pid "$dockerd_pid" dockerd
+  stop_pid "$containerd_pid" "dockerd's containerd"
+  stop_pid "$berthd_pid" berthd
+  awk -v t="$T/" 'index($2, t) == 1 { print $2 }' /proc/self/mounts | sort -r | while read -r m; do
+    umount "$m" 2>/dev/null || umount -l "$m"
+  done
+  ip link del "$BERTH_BRIDGE" 2>/dev/null
+  for table in filter nat; do
+    iptables -t "$table" -S 2>/dev/null | grep -F "berth:$BERTH_BRIDGE" | sed 's/^-A //' | while read -r rule; do
+      eval "iptables -t $table -D $rule" 2>/dev/null
+    done
+  done
+  for m in /sys/fs/cgroup/*/"$CGROUP_PARENT"; do [ -d "$m" ] && rmdir "$m" 2>/dev/null; done
+  if [ "${BENCH_KEEP:-}" = 1 ]; then say "kept $T"; else rm -rf "$T"; fi
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [ "${BENCH_SKIP_BUILD:-}" != 1 ]; then
+  say "building berthd and berth"
+  (cd "$repo/apps/daemon" && npx tsup >/dev/null)
+  (cd "$repo/apps/cli" && npx tsup >/dev/null)
+fi
+
+# --- our own dockerd ---
+mkdir -p "$T/dd-data" "$T/dd-exec"
+printf '{"deprecated-key-path": "%s"}\n' "$T/dd-key.json" >"$T/daemon.json"
+say "starting dockerd ($(dockerd --version))"
+dockerd --config-file "$T/daemon.json" --data-root "$T/dd-data" --exec-root "$T/dd-exec" \
+  --pidfile "$T/dockerd.pid" -H "unix://$T/docker.sock" \
+  --containerd-namespace "$CGROUP_PARENT" --containerd-plugins-namespace "$CGROUP_PARENT-plugins" \
+  --bridge none --iptables=false --ip-forward=false --ip-masq=false --cgroup-parent "/$CGROUP_PARENT" \
+  >"$T/dockerd.log" 2>&1 &
+dockerd_pid=$!
+for i in $(seq 1 300); do
+  [ -S "$T/docker.sock" ] && DOCKER_HOST=unix://$T/docker.sock docker version >/dev/null 2>&1 && break
+  kill -0 "$dockerd_pid" 2>/dev/null || { tail -20 "$T/dockerd.log" >&2; die "dockerd exited"; }
+  sleep 0.2
+done
+cpid=$(cat "$T/dd-exec/containerd/containerd.pid" 2>/dev/null || true)
+if [ -n "$cpid" ] && tr '\0' ' ' <"/proc/$cpid/cmdline" 2>/dev/null | grep -qF "$T/dd-exec/containerd/"; then
+  containerd_pid=$cpid
+fi
+
+# --- our own berthd ---
+mkdir -p "$T/b-data" "$T/b"
+say "starting berthd"
+node "$repo/apps/daemon/bin/berthd.js" --data-root "$T/b-data" --exec-root "$T/b" \
+  --bridge "$BERTH_BRIDGE" --bip 10.253.252.1/24 --default-address-pool "base=10.252.0.0/16,size=24" \
+  >"$T/berthd.log" 2>&1 &
+berthd_pid=$!
+for i in $(seq 1 150); do
+  [ -S "$T/b/berth.sock" ] && DOCKER_HOST=unix://$T/b/berth.sock docker version >/dev/null 2>&1 && break
+  kill -0 "$berthd_pid" 2>/dev/null || { tail -20 "$T/berthd.log" >&2; die "berthd exited"; }
+  sleep 0.1
+done
+
+
+rootfs=$T/busybox.tar
+"$repo/test-fixtures/busybox/make-rootfs.sh" "$rootfs"
+
+# --- the context: ~200 small files in a few directories, one big random file, 8 steps ---
+ctx=$T/ctx
+mkdir -p "$ctx/src"
+for i in $(seq 1 "$FILES"); do
+  dir="$ctx/src/d$((i % 10))"
+  mkdir -p "$dir"
+  printf 'file %s\n%s\n' "$i" "$(head -c 300 /dev/urandom | base64 -w 76)" >"$dir/f$i.txt"
+done
+head -c "$((BIG_MB * 1000000))" /dev/urandom >"$ctx/big.bin"
+cat >"$ctx/Dockerfile" <<'DOCKERFILE'
+FROM bench:base
+ENV APP=/app
+WORKDIR /app
+COPY big.bin /data/big.bin
+COPY src/ /app/src/
+RUN find /app/src -type f | wc -l > /app/count && cat /app/src/d1/* | md5sum > /app/sum
+LABEL bench=build
+CMD ["cat", "/app/count"]
+DOCKERFILE
+
+declare -A SOCK=([dockerd]="$T/docker.sock" [berth]="$T/b/berth.sock")
+for d in dockerd berth; do
+  DOCKER_HOST=unix://${SOCK[$d]} "$DOCKER28" import --change 'CMD ["sh"]' "$rootfs" bench:base >/dev/null
+done
+
+# Cases: name, daemon, command (run with DOCKER_HOST set to the daemon).
+CASES=(classic-dockerd buildkit-dockerd classic-berthd berth-cli)
+declare -A DAEMON=([classic-dockerd]=dockerd [buildkit-dockerd]=dockerd [classic-berthd]=berth [berth-cli]=berth)
+build_cmd() {
+  case $1 in
+    classic-dockerd | classic-berthd) DOCKER_BUILDKIT=0 "$DOCKER28" build -q -t bench:build "$ctx" ;;
+    buildkit-dockerd) DOCKER_BUILDKIT=1 "$DOCKER20" build -q --network none -t bench:build "$ctx" ;;
+    berth-cli) BERTH_NO_AUTOSTART=1 node "$repo/apps/cli/bin/berth.js" build -q ${BENCH_BERTH_ARGS:-} -t bench:build "$ctx" ;;
+  esac
+}
+reset_cache() {
+  "$DOCKER28" rmi -f bench:build >/dev/null 2>&1 || true
+  "$DOCKER28" builder prune -af >/dev/null 2>&1 || true
+  DOCKER_BUILDKIT=1 "$DOCKER20" builder prune -af >/dev/null 2>&1 || true
+}
+
+# BuildKit through the 20.10 client may not work against this dockerd (no bridge network): probe.
+export DOCKER_HOST=unix://${SOCK[dockerd]}
+if ! build_cmd buildkit-dockerd >"$T/buildkit-probe.log" 2>&1; then
+  say "BuildKit case skipped: $(tail -3 "$T/buildkit-probe.log" | tr '\n' ' ')"
+  CASES=(classic-dockerd classic-berthd berth-cli)
+fi
+reset_cache
+unset DOCKER_HOST
+
+now() { date +%s.%N; }
+declare -A COLD NOCHANGE ONEFILE
+for c in "${CASES[@]}"; do COLD[$c]=""; NOCHANGE[$c]=""; ONEFILE[$c]=""; done
+for i in $(seq 1 "$N"); do
+  # rotate the order each iteration
+  order=("${CASES[@]:$((i % ${#CASES[@]}))}" "${CASES[@]:0:$((i % ${#CASES[@]}))}")
+  for c in "${order[@]}"; do
+    export DOCKER_HOST=unix://${SOCK[${DAEMON[$c]}]}
+    printf 'file 1\n' >"$ctx/src/d1/f1.txt"
+    reset_cache
+    t0=$(now); build_cmd "$c" >/dev/null 2>>"$T/build.err" || die "$c cold build failed"; t1=$(now)
+    build_cmd "$c" >/dev/null 2>>"$T/build.err" || die "$c rebuild failed"; t2=$(now)
+    printf 'file 1 changed %s %s\n' "$i" "$c" >"$ctx/src/d1/f1.txt"
+    t3=$(now); build_cmd "$c" >/dev/null 2>>"$T/build.err" || die "$c one-file rebuild failed"; t4=$(now)
+    COLD[$c]+="$(echo "$t1 - $t0" | bc) "
+    NOCHANGE[$c]+="$(echo "$t2 - $t1" | bc) "
+    ONEFILE[$c]+="$(echo "$t4 - $t3" | bc) "
+  done
+  say "iteration $i/$N done"
+done
+unset DOCKER_HOST
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+declare -A M
+printf '\n| case | cold | no-change | one-file |\n| --- | ---: | ---: | ---: |\n'
+for c in "${CASES[@]}"; do
+  M[$c.cold]=$(echo "${COLD[$c]}" | median)
+  M[$c.nochange]=$(echo "${NOCHANGE[$c]}" | median)
+  M[$c.onefile]=$(echo "${ONEFILE[$c]}" | median)
+  printf '| %s | %.2f s | %.2f s | %.2f s |\n' "$c" "${M[$c.cold]}" "${M[$c.nochange]}" "${M[$c.onefile]}"
+done
+printf '\n| ratio of medians | cold | no-change | one-file |\n| --- | ---: | ---: | ---: |\n'
+for base in classic-dockerd buildkit-dockerd; do
+  [ -n "${M[$base.cold]:-}" ] || continue
+  for c in classic-berthd berth-cli; do
+    printf '| %s / %s | %.2fx | %.2fx | %.2fx |\n' "$c" "$base" \
+      "$(echo "${M[$c.cold]} / ${M[$base.cold]}" | bc -l)" \
+      "$(echo "${M[$c.nochange]} / ${M[$base.nochange]}" | bc -l)" \
+      "$(echo "${M[$c.onefile]} / ${M[$base.onefile]}" | bc -l)"
+  done
+done
+mkdir -p "$here/results"
+{
+  printf '{"n":%s,"files":%s,"bigMB":%s,"cases":{' "$N" "$FILES" "$BIG_MB"
+  sep=""
+  for c in "${CASES[@]}"; do
+    printf '%s"%s":{"cold":"%s","nochange":"%s","onefile":"%s"}' "$sep" "$c" "${COLD[$c]}" "${NOCHANGE[$c]}" "${ONEFILE[$c]}"
+    sep=","
+  done
+  printf '}}\n'
+} >"$here/results/build-$(date -u +%Y-%m-%dT%H-%M-%SZ).json"
