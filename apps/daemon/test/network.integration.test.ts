@@ -299,4 +299,30 @@ describe("networks", () => {
     expect(dnatRules(port)).toEqual([]);
     await expect(httpGet(port, 0)).rejects.toThrow();
   });
+
+  it("reports network events as dockerd does", () => {
+    const since = Math.floor(Date.now() / 1000) - 1;
+    ok(["network", "create", "evnet"]);
+    ok(["run", "--rm", "--network", "evnet", "busybox", "true"]);
+    ok(["network", "rm", "evnet"]);
+    const until = Math.floor(Date.now() / 1000) + 1;
+    const out = ok([
+      "events",
+      "--since",
+      String(since),
+      "--until",
+      String(until),
+      "--filter",
+      "type=network",
+      "--format",
+      "{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.type}}",
+    ]);
+    const lines = out.trim().split("\n");
+    expect(lines).toEqual([
+      "create evnet bridge",
+      "connect evnet bridge",
+      "disconnect evnet bridge",
+      "destroy evnet bridge",
+    ]);
+  });
 });

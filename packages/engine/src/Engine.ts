@@ -219,6 +219,7 @@ export class Engine {
       runRoot: opts.runRoot,
       ...opts.network,
       containers: () => visible(),
+      events,
       log,
     });
     const containers = new Containers({

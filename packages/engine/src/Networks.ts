@@ -25,6 +25,7 @@ import {
   removeNetns,
   type Target,
 } from "@berth/network";
+import { type Events, NetworkEvent } from "./Events.ts";
 import { type EtcNetwork, resolvConf, writeEtcFiles } from "./etcFiles.ts";
 import { type Filters, matchAny, matchLabels } from "./filters.ts";
 import { nowRFC3339Nano } from "./ids.ts";
@@ -93,6 +94,8 @@ export interface NetworksOptions {
   pools?: { base: string; size: number }[];
   /** Every container record (for endpoints, DNS names and "in use" checks). */
   containers: () => ContainerRecord[];
+  /** Where network events go (create, connect, disconnect, destroy). */
+  events?: Events;
   log?: (msg: string) => void;
 }
 
@@ -135,6 +138,12 @@ export class Networks {
 
   #log(msg: string): void {
     this.#o.log?.(msg);
+  }
+
+  #event(action: string, net: NetworkRecord, container?: string): void {
+    this.#o.events?.emit(
+      NetworkEvent(action, { id: net.Id, name: net.Name, type: net.Driver }, container ? { container } : {}),
+    );
   }
 
   /**
@@ -358,6 +367,7 @@ export class Networks {
         throw err;
       }
       await this.#save(rec);
+      this.#event("create", rec);
       return { Id: rec.Id, Warning: "" };
     });
   }
@@ -379,6 +389,7 @@ export class Networks {
       await rm(join(this.#dir, `${rec.Id}.json`), { force: true });
       this.#records.delete(rec.Id);
       this.#used.delete(rec.Id);
+      this.#event("destroy", rec);
     });
   }
 
@@ -597,6 +608,8 @@ export class Networks {
       DNSNames: isDefaultBridge(net) ? null : [rec.name, rec.id.slice(0, 12), ...(ep.Aliases ?? [])],
       hostIfName,
     } satisfies EndpointSettings);
+    // Containers only (build sandboxes have no config), as dockerd reports endpoints joining.
+    if (rec.config) this.#event("connect", net, rec.id);
   }
 
   #usedSet(networkId: string): Set<string> {
@@ -748,6 +761,8 @@ export class Networks {
       clearEndpoint(ep);
     }
     if (rec.sandboxKey && !rec.sandboxOwner)
+      const net = ep.EndpointID ? this.#records.get(ep.NetworkID ?? "") : undefined;
+      if (net && rec.config) this.#event("disconnect", net, rec.id);
       await removeNetns(rec.sandboxKey).catch((err) =>
         this.#log(`netns ${rec.sandboxKey}: ${(err as Error).message}`),
       );
@@ -846,6 +861,8 @@ export class Networks {
     if (!name || !ep) throw new Forbidden(`container ${rec.id} is not connected to network ${idOrName}`);
     if (ep.hostIfName) await disconnectEndpoint(ep.hostIfName).catch(() => {});
     if (ep.IPAddress && ep.NetworkID) this.#used.get(ep.NetworkID)?.delete(ep.IPAddress);
+    const net = ep.EndpointID ? this.#records.get(ep.NetworkID ?? "") : undefined;
+    if (net) this.#event("disconnect", net, rec.id);
     delete rec.networks?.[name];
   }
 
