@@ -10,6 +10,7 @@ import { decodeJSONLines, type JSONMessage } from "@berth/api";
 import { BuildDisplay, resolveProgressMode } from "../BuildDisplay.ts";
 import { contextTar } from "../buildContext.ts";
 import { type CommandModule, StatusError } from "../Command.ts";
+import { readBuildSecrets } from "../buildSecrets.ts";
 import { bool, list, str } from "../FlagParser.ts";
 
 function keyValues(values: string[], what: string): Record<string, string> {
@@ -65,6 +66,12 @@ export const command: CommandModule = {
         usage: "Remove intermediate containers after a successful build (default true)",
       },
       { name: "force-rm", type: "bool", usage: "Always remove intermediate containers" },
+      {
+        name: "secret",
+        type: "list",
+        usage: 'Secret to expose to the build (format: "id=mysecret[,src=/local/secret]" or "id=x,env=VAR")',
+      },
+      { name: "network", type: "string", usage: "Set the networking mode for the RUN instructions during build" },
     ],
     args: { kind: "exact", n: 1 },
   },
@@ -108,6 +115,8 @@ export const command: CommandModule = {
     const quiet = bool(p, "quiet");
     const buildArgs = keyValues(list(p, "build-arg"), "build-arg");
     const labels = keyValues(list(p, "label"), "label");
+    const secrets = readBuildSecrets(list(p, "secret"));
+    const network = str(p, "network");
     const { stream, count } = await contextTar(dir, dockerfile);
     const client = await inv.client();
     if (!quiet) process.stderr.write(`Sending build context to Berth daemon  (${count} entries)\n\n`);
@@ -121,6 +130,8 @@ export const command: CommandModule = {
       forcerm: bool(p, "force-rm"),
       version: "1",
       ...(compression === undefined ? {} : { compression }),
+      ...(network === undefined ? {} : { networkmode: network }),
+      ...(secrets === undefined ? {} : { secrets }),
       ...(str(p, "target") ? { target: str(p, "target") } : {}),
     };
     const tags = list(p, "tag");

@@ -22,6 +22,32 @@ function jsonObject(q: URLSearchParams, key: string): Record<string, string> | u
   return out;
 }
 
+/** networkModeOf maps docker's `networkmode` query parameter to the builder's RUN network. */
+function networkModeOf(v: string): "default" | "none" | "host" | undefined {
+  if (v === "" || v === "default" || v === "bridge") return v === "" ? undefined : "default";
+  if (v === "host" || v === "none") return v;
+  throw new InvalidArgument(`invalid networkmode ${JSON.stringify(v)}: expected default, bridge, host or none`);
+}
+
+/** secretsOf decodes the `secrets` query parameter (id -> base64 content); never echoes a value. */
+function secretsOf(raw: string | null): Record<string, Buffer> | undefined {
+  if (raw === null || raw === "") return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    throw new InvalidArgument("invalid secrets: expected a JSON object of id to base64 content");
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v))
+    throw new InvalidArgument("invalid secrets: expected a JSON object of id to base64 content");
+  const out: Record<string, Buffer> = {};
+  for (const [k, val] of Object.entries(v)) {
+    if (typeof val !== "string") throw new InvalidArgument(`invalid secret ${k}: expected base64 content`);
+    out[k] = Buffer.from(val, "base64");
+  }
+  return out;
+}
+
 /**
  * buildRoutes: `POST /build` as docker's classic builder answers it: the body is the context tar,
  * the answer JSON lines (`stream`, `aux` with the image ID, `errorDetail` on failure).
@@ -43,6 +69,11 @@ export function buildRoutes(router: Router, engine: Engine): void {
     const compression = q.get("compression") ?? "";
     if (compression !== "" && compression !== "gzip" && compression !== "zstd")
       throw new InvalidArgument(`invalid compression ${JSON.stringify(compression)}: expected gzip or zstd`);
+    // docker's `networkmode` (`default`, `bridge`, `host`, `none`) for RUN steps without --network.
+    const networkMode = networkModeOf(q.get("networkmode") ?? "");
+    // Berth's own parameter: `secrets`, a JSON object of secret id -> base64 content, for
+    // `RUN --mount=type=secret` (the classic API has no session to ask the client for them).
+    const secrets = secretsOf(q.get("secrets"));
     const ac = new AbortController();
     const res = resOf(ctx);
     let started = false;
@@ -66,6 +97,8 @@ export function buildRoutes(router: Router, engine: Engine): void {
           ...(labels ? { labels } : {}),
           ...(target ? { target } : {}),
           noCache: bool(q, "nocache"),
+          ...(networkMode === undefined ? {} : { networkMode }),
+          ...(secrets === undefined ? {} : { secrets }),
           ...(compression === "" ? {} : { compression }),
           signal: ac.signal,
         },
