@@ -9,8 +9,8 @@ import { isAbsolute, relative, resolve } from "node:path";
 import { decodeJSONLines, type JSONMessage } from "@berth/api";
 import { BuildDisplay, resolveProgressMode } from "../BuildDisplay.ts";
 import { contextTar } from "../buildContext.ts";
-import { type CommandModule, StatusError } from "../Command.ts";
 import { readBuildSecrets } from "../buildSecrets.ts";
+import { type CommandModule, StatusError } from "../Command.ts";
 import { bool, list, str } from "../FlagParser.ts";
 
 function keyValues(values: string[], what: string): Record<string, string> {
@@ -71,7 +71,11 @@ export const command: CommandModule = {
         type: "list",
         usage: 'Secret to expose to the build (format: "id=mysecret[,src=/local/secret]" or "id=x,env=VAR")',
       },
-      { name: "network", type: "string", usage: "Set the networking mode for the RUN instructions during build" },
+      {
+        name: "network",
+        type: "string",
+        usage: "Set the networking mode for the RUN instructions during build",
+      },
     ],
     args: { kind: "exact", n: 1 },
   },

@@ -26,7 +26,9 @@ function jsonObject(q: URLSearchParams, key: string): Record<string, string> | u
 function networkModeOf(v: string): "default" | "none" | "host" | undefined {
   if (v === "" || v === "default" || v === "bridge") return v === "" ? undefined : "default";
   if (v === "host" || v === "none") return v;
-  throw new InvalidArgument(`invalid networkmode ${JSON.stringify(v)}: expected default, bridge, host or none`);
+  throw new InvalidArgument(
+    `invalid networkmode ${JSON.stringify(v)}: expected default, bridge, host or none`,
+  );
 }
 
 /** secretsOf decodes the `secrets` query parameter (id -> base64 content); never echoes a value. */
