@@ -1,5 +1,6 @@
+import { readFile } from "node:fs/promises";
 import { isAbsolute } from "node:path";
-import { InvalidArgument, NotFound } from "@berth/errdefs";
+import { errnoCode, InvalidArgument, NotFound } from "@berth/errdefs";
 import { checkIfName, deleteLink } from "./bridge.ts";
 import { isIpv4, parseCidr, stripPrefix } from "./cidr.ts";
 import { macForIp } from "./macForIp.ts";
@@ -79,16 +80,20 @@ export async function connectEndpoint(o: ConnectEndpointOptions): Promise<void> 
   }
 }
 
-/** bridgeMtu reads a bridge's MTU; NotFound when there is no such link. */
+/**
+ * bridgeMtu reads a bridge's MTU from sysfs (no `ip` process on the container start path);
+ * NotFound when there is no such link.
+ */
 async function bridgeMtu(bridge: string): Promise<number> {
-  const args = ["-j", "link", "show", "dev", bridge];
-  const r = await run("ip", args);
-  if (r.code !== 0) {
-    if (/does not exist|Cannot find device/i.test(r.stderr)) throw new NotFound(`bridge ${bridge} not found`);
-    throw failure("ip", args, r);
+  let text: string;
+  try {
+    text = await readFile(`/sys/class/net/${bridge}/mtu`, "utf8");
+  } catch (err) {
+    if (errnoCode(err) === "ENOENT") throw new NotFound(`bridge ${bridge} not found`);
+    throw err;
   }
-  const [link] = JSON.parse(r.stdout || "[]") as { mtu?: number }[];
-  return link?.mtu ?? 1500;
+  const mtu = Number.parseInt(text.trim(), 10);
+  return Number.isInteger(mtu) && mtu > 0 ? mtu : 1500;
 }
 
 /** disconnectEndpoint deletes the veth pair by its host end (the namespace end goes with it); a missing link is success. */

@@ -166,6 +166,13 @@ describe.skipIf(!isRoot || !haveTools)("network on real bridges, veths, netns, i
     expect(route).toContain(`via ${gwB}`);
     const mtu = JSON.parse((await sh("ip", ["-j", "link", "show", "dev", brB])).out);
     expect(mtu[0].mtu).toBe(1400);
+    // The endpoint takes its bridge's MTU (read from sysfs), on both ends.
+    const eth0 = JSON.parse(
+      (await sh("nsenter", [`--net=${ns[2]}`, "ip", "-j", "link", "show", "dev", "eth0"])).out,
+    );
+    expect(eth0[0].mtu).toBe(1400);
+    const host = JSON.parse((await sh("ip", ["-j", "link", "show", "dev", veths[2]!])).out);
+    expect(host[0].mtu).toBe(1400);
   });
 
   it("setup twice is setup once (bridge, netns, endpoint)", async () => {
