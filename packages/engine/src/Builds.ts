@@ -1,4 +1,4 @@
-import { readdir } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import {
   BuildCache,
@@ -179,6 +179,10 @@ export class Builds {
 
   /** cleanup releases RUN containers and scratch layers of builds a crash interrupted. */
   async cleanup(): Promise<void> {
+    // Bundles, step scratch (secret files among them) and extracted contexts of cut-short builds.
+    await rm(join(this.#d.runRoot, "bd"), { recursive: true, force: true }).catch((err: unknown) =>
+      this.#d.log(`build cleanup: ${(err as Error).message}`),
+    );
     let names: string[] = [];
     try {
       names = await readdir(join(this.#d.root, "containers"));
