@@ -6,7 +6,7 @@ import { Router } from "./Router.ts";
 import { buildRoutes } from "./routes/build.ts";
 import { containerOpsRoutes } from "./routes/containerOps.ts";
 import { containerRoutes } from "./routes/containers.ts";
-import { distributionRoutes } from "./routes/distribution.ts";
+import { configureRegistries, distributionRoutes } from "./routes/distribution.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { execRoutes } from "./routes/exec.ts";
 import { imageArchiveRoutes } from "./routes/imageArchive.ts";
@@ -31,6 +31,9 @@ Options:
       --default-address-pool base=CIDR,size=N
                            Where user networks take their subnets (default base=10.88.0.0/14,size=24)
   -D, --debug              Enable debug logging
+      --insecure-registry HOST[:PORT]  Registry reached over HTTP or unverified TLS (repeatable)
+      --blocked-registry HOST[:PORT]   Registry never contacted (repeatable; e.g. docker.io offline)
+      --certs-dir DIR      Per-registry certificates (default "/etc/berth/certs.d")
   -v, --version            Print version information and quit
   -h, --help               Print usage
 `;
@@ -48,6 +51,9 @@ async function main(): Promise<void> {
         bip: { type: "string" },
         "default-address-pool": { type: "string", multiple: true },
         debug: { type: "boolean", short: "D", default: false },
+        "insecure-registry": { type: "string", multiple: true },
+        "blocked-registry": { type: "string", multiple: true },
+        "certs-dir": { type: "string" },
         version: { type: "boolean", short: "v", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -104,6 +110,11 @@ async function main(): Promise<void> {
   distributionRoutes(router, engine);
   volumeRoutes(router, engine);
   networkRoutes(router, engine);
+  configureRegistries({
+    insecure: (args["insecure-registry"] as string[] | undefined) ?? [],
+    blocked: (args["blocked-registry"] as string[] | undefined) ?? [],
+    ...(args["certs-dir"] ? { certsDir: String(args["certs-dir"]) } : {}),
+  });
   buildRoutes(router, engine);
   const server = new Server(router, dlog);
   await mkdir(dirname(socketPath), { recursive: true, mode: 0o711 });

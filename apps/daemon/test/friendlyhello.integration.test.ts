@@ -1,4 +1,7 @@
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { get } from "node:http";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { repo, run, useDaemon } from "./harness.ts";
@@ -69,4 +72,102 @@ describe.skipIf(!canMake)("friendlyhello", () => {
       d.docker(["rm", "-f", id]);
     }
   }, 600_000);
+
+  it("the seed's flow: run -d -p PORT:80 friendlyhello, then the host fetches Hello World! (docker and berth CLIs)", async () => {
+    for (const [cli, name] of [
+      ["docker", "fh-docker"],
+      ["berth", "fh-berth"],
+    ] as const) {
+      const port = await freePort();
+      const args = ["run", "-d", "--name", name, "-p", `${port}:80`, "friendlyhello"];
+      const r = cli === "docker" ? d.docker(args) : d.berth(args);
+      expect(r.code, r.stderr).toBe(0);
+      try {
+        const page = await fetchPage(port);
+        expect(page).toContain("<h3>Hello World!</h3>");
+        expect(page).toContain(`<b>Hostname:</b> ${r.stdout.trim().slice(0, 12)}`);
+      } finally {
+        d.docker(["rm", "-f", name]);
+      }
+    }
+  }, 120_000);
+
+  it("the seed's compose file: five replicas behind one port, limits applied, a killed replica comes back", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "berth-seed-compose-"));
+    const port = await freePort();
+    const file = readFileSync(join(repo, "test-fixtures/friendlyhello/docker-compose.yml"), "utf8");
+    writeFileSync(join(dir, "docker-compose.yml"), file.replace('"4000:80"', `"${port}:80"`));
+    const compose = (...args: string[]) =>
+      d.berth(["compose", "-f", join(dir, "docker-compose.yml"), "-p", "seed", ...args], {
+        timeoutMs: 120_000,
+      });
+    try {
+      const up = compose("up", "-d");
+      expect(up.code, up.stderr).toBe(0);
+      const ids = d
+        .docker(["ps", "-q", "--filter", "label=com.docker.compose.project=seed"])
+        .stdout.trim()
+        .split("\n");
+      expect(ids).toHaveLength(5);
+      const limits = d
+        .docker(["inspect", "-f", "{{.HostConfig.NanoCpus}} {{.HostConfig.Memory}}", ids[0]!])
+        .stdout.trim();
+      expect(limits).toBe(`100000000 ${50 * 1024 * 1024}`);
+      const hosts = new Set<string>();
+      for (let i = 0; i < 15; i++) {
+        const page = await fetchPage(port);
+        expect(page).toContain("<h3>Hello World!</h3>");
+        hosts.add(/<b>Hostname:<\/b> (\w+)/.exec(page)?.[1] ?? "");
+      }
+      expect(hosts.size).toBeGreaterThan(1);
+      // A replica whose process dies (not a docker kill, which counts as a manual stop) comes back.
+      const victim = ids[0]!;
+      const pid = d.docker(["inspect", "-f", "{{.State.Pid}}", victim]).stdout.trim();
+      process.kill(Number(pid), "SIGKILL");
+      let restarted = "";
+      for (let i = 0; i < 100 && restarted !== "1 running"; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        restarted = d.docker(["inspect", "-f", "{{.RestartCount}} {{.State.Status}}", victim]).stdout.trim();
+      }
+      expect(restarted).toBe("1 running");
+      expect(await fetchPage(port)).toContain("Hello World!");
+    } finally {
+      compose("down");
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(d.docker(["ps", "-aq", "--filter", "label=com.docker.compose.project=seed"]).stdout.trim()).toBe(
+      "",
+    );
+  }, 300_000);
 });
+
+/** freePort asks the kernel for a port nobody listens on now. */
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** fetchPage GETs / from 127.0.0.1:port, retrying while the app starts (python under --cpus 0.1 is slow). */
+async function fetchPage(port: number): Promise<string> {
+  for (let i = 0; ; i++) {
+    try {
+      return await new Promise<string>((resolve, reject) => {
+        const req = get({ host: "127.0.0.1", port, path: "/", agent: false, timeout: 10_000 }, (res) => {
+          let body = "";
+          res.on("data", (c: Buffer) => {
+            body += c.toString();
+          });
+          res.on("end", () => resolve(body));
+        });
+        req.on("timeout", () => req.destroy(new Error("timeout")));
+        req.on("error", reject);
+      });
+    } catch (err) {
+      if (i >= 150) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}

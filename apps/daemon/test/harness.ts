@@ -86,6 +86,9 @@ export class TestDaemon {
         this.bip,
         "--default-address-pool",
         this.pool,
+        // Tests never reach Docker Hub (no traffic beyond 127/8): a missing image fails at once.
+        "--blocked-registry",
+        "docker.io",
       ],
       {
         stdio: ["ignore", "pipe", "pipe"],

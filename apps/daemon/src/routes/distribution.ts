@@ -1,5 +1,5 @@
 import { type Engine, ImageEvent } from "@berth/engine";
-import { FailedPrecondition, Internal, InvalidArgument, isKind, NotFound } from "@berth/errdefs";
+import { FailedPrecondition, Forbidden, Internal, InvalidArgument, isKind, NotFound } from "@berth/errdefs";
 import { type Digest, formatReference, Platform, Reference, sha256 } from "@berth/oci";
 import {
   type Credential,
@@ -52,15 +52,43 @@ function credentialOf(a: AuthConfig): Credential | undefined {
   return { username, password, ...(a.identitytoken ? { identityToken: a.identitytoken } : {}) };
 }
 
-/** clientFor makes a registry client using the request's credentials for `host` only. */
+/** Daemon settings for registries (dockerd's --insecure-registry, podman's blocked registries). */
+export interface RegistrySettings {
+  /** Registries reached over plain HTTP or unverified TLS (loopback ones always may). */
+  insecure?: readonly string[];
+  /** Registries this daemon never contacts: pulls, pushes and logins fail at once. */
+  blocked?: readonly string[];
+  /** Per-registry CA and client certificates (`<dir>/<host>/ca.crt`...), default /etc/berth/certs.d. */
+  certsDir?: string;
+}
+
+let settings: RegistrySettings = {};
+
+/** configureRegistries sets the daemon's registry settings (from its flags, once at start). */
+export function configureRegistries(s: RegistrySettings): void {
+  settings = s;
+}
+
+/**
+ * clientFor makes a registry client using the request's credentials for `host` only. A blocked
+ * registry is refused before any lookup (docker.io is `docker.io` or `registry-1.docker.io`).
+ */
 function clientFor(host: string, auth: AuthConfig): RegistryClient {
+  const blocked = settings.blocked ?? [];
+  if (blocked.includes(host) || (host === "docker.io" && blocked.includes("registry-1.docker.io")))
+    throw new Forbidden(
+      `registry ${host} is blocked by this daemon (--blocked-registry); use another registry or unblock it`,
+    );
   const cred = credentialOf(auth);
+  const insecure = [
+    ...(settings.insecure ?? []),
+    ...(process.env.BERTH_INSECURE_REGISTRIES?.split(",").filter(Boolean) ?? []),
+  ];
+  const certsDir = settings.certsDir ?? process.env.BERTH_CERTS_DIR;
   return new RegistryClient({
     ...(cred !== undefined ? { credentials: new StaticCredentials({ [host]: cred }) } : {}),
-    ...(process.env.BERTH_CERTS_DIR ? { certsDir: process.env.BERTH_CERTS_DIR } : {}),
-    ...(process.env.BERTH_INSECURE_REGISTRIES
-      ? { insecure: process.env.BERTH_INSECURE_REGISTRIES.split(",").filter(Boolean) }
-      : {}),
+    ...(certsDir ? { certsDir } : {}),
+    ...(insecure.length > 0 ? { insecure } : {}),
   });
 }
 
@@ -196,10 +224,12 @@ async function pullOne(
     headerSent = true;
     out.send({ status: `Pulling from ${ref.path}`, id: ref.digest !== undefined ? familiar : ref.tag });
   };
-  // Unpack layers bottom-up as soon as each is stored, while later ones still download.
+  // Unpack layers as soon as each is stored (with every layer below it), while later ones still
+  // download; the snapshot store unpacks them concurrently and commits them bottom-up.
   const ready = new Map<number, StoredLayer>();
   const prefix: StoredLayer[] = [];
   const completed = new Set<string>();
+  const unpacks: Promise<void>[] = [];
   let unpacking: Promise<void> = Promise.resolve();
   let unpackError: unknown;
   const pump = () => {
@@ -207,22 +237,25 @@ async function pullOne(
       const layer = ready.get(prefix.length)!;
       prefix.push(layer);
       const layers = [...prefix];
-      unpacking = unpacking.then(async () => {
-        if (unpackError !== undefined) return;
-        const id = layer.digest.slice(7, 19);
-        const report = layer.downloaded && !completed.has(id);
-        try {
-          if (report)
-            out.send(progressLine({ id, status: "Extracting", current: layer.size, total: layer.size }));
-          await engine.snapshots.prepareImage({ layers });
-          if (report) {
-            completed.add(id);
-            out.send(progressLine({ id, status: "Pull complete" }));
+      unpacks.push(
+        (async () => {
+          if (unpackError !== undefined) return;
+          const id = layer.digest.slice(7, 19);
+          const report = layer.downloaded && !completed.has(id);
+          try {
+            if (report)
+              out.send(progressLine({ id, status: "Extracting", current: layer.size, total: layer.size }));
+            await engine.snapshots.prepareImage({ layers });
+            if (report) {
+              completed.add(id);
+              out.send(progressLine({ id, status: "Pull complete" }));
+            }
+          } catch (err) {
+            unpackError ??= err;
           }
-        } catch (err) {
-          unpackError = err;
-        }
-      });
+        })(),
+      );
+      unpacking = Promise.all(unpacks).then(() => {});
     }
   };
   const report = await pullImage(client, engine.images, ref, {
