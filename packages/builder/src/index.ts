@@ -18,7 +18,12 @@ export { build, MAX_DOCKERFILE_BYTES } from "./build.ts";
 export { type CommitLayerOptions, commitLayer, type LayerDiff, type OverlayDirs } from "./commitLayer.ts";
 export { compressLayer, type LayerCompressor } from "./compressLayer.ts";
 export { OrderedProgress } from "./OrderedProgress.ts";
-export { createParallelGzip, GZIP_BLOCK_BYTES, type ParallelGzipOptions, sampleEntropy } from "./parallelGzip.ts";
+export {
+  createParallelGzip,
+  GZIP_BLOCK_BYTES,
+  type ParallelGzipOptions,
+  sampleEntropy,
+} from "./parallelGzip.ts";
 export { RunFailedError } from "./StageBuilder.ts";
 export { planStages, type StagePlan, stageRefs } from "./stageGraph.ts";
 export type {
