@@ -41,6 +41,7 @@ export default defineConfig({
                 ],
                 exclude: ["**/node_modules/**"],
                 fileParallelism: false,
+                globalSetup: ["apps/daemon/test/buildApps.globalSetup.ts"],
               },
             },
           ]

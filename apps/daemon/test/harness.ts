@@ -13,7 +13,8 @@ export const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../../..")
 let built = false;
 /** buildApps bundles berthd and berth once per test run (esbuild: about a second). */
 export function buildApps(): void {
-  if (built) return;
+  // The integration project's globalSetup built them once for the whole run.
+  if (built || process.env.BERTH_TEST_APPS_BUILT === "1") return;
   for (const app of ["daemon", "cli"]) {
     execFileSync("npx", ["tsup", "--silent"], { cwd: join(repo, "apps", app), stdio: "inherit" });
   }
