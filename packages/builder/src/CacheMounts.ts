@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { chmod, chown, mkdir, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ShareMode } from "@berth/dockerfile";
 import { sha256 } from "@berth/oci";
@@ -42,6 +42,7 @@ const stores = new Map<string, CacheMounts>();
 export class CacheMounts {
   readonly root: string;
   readonly #slots = new Map<string, Slot>();
+  #swept: Promise<void> | undefined;
 
   private constructor(root: string) {
     this.root = root;
@@ -60,6 +61,8 @@ export class CacheMounts {
 
   /** acquire lends the cache directory of `req.id`, creating (and seeding) it the first time. */
   async acquire(req: CacheMountRequest): Promise<CacheMountLease> {
+    this.#swept ??= this.#sweep();
+    await this.#swept;
     const hex = sha256(req.id).slice(7);
     let slot = this.#slots.get(hex);
     if (slot === undefined) {
@@ -103,6 +106,13 @@ export class CacheMounts {
       unlock();
       throw err;
     }
+  }
+
+  /** #sweep removes private copies a crash left (none can be in use before the first acquire). */
+  async #sweep(): Promise<void> {
+    const names = await readdir(this.root).catch(() => [] as string[]);
+    for (const n of names)
+      if (n.includes("-private-")) await rm(join(this.root, n), { recursive: true, force: true });
   }
 
   async #make(base: string, req: CacheMountRequest): Promise<void> {

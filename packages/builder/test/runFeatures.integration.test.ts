@@ -242,6 +242,13 @@ describe.skipIf(!isRoot || !haveTools)("RUN/COPY/ADD features with real runc, co
     expect(await readFile(join(dir, "v"), "utf8")).toBe("tool-v1\n");
     expect(await readFile(join(dir, "cv"), "utf8")).toBe("tool-v1\n");
     expect(await exists(join(dir, "t"))).toBe(false);
+    expect((await run({ contextDir: ctx })).steps.executed).toBe(0);
+    // a cache mount's options are part of the step's key
+    await writeFile(
+      join(ctx, "Dockerfile"),
+      (await readFile(join(ctx, "Dockerfile"), "utf8")).replace("id=seeded,", "id=seeded,sharing=locked,"),
+    );
+    expect((await run({ contextDir: ctx })).steps.executed).toBe(1);
   });
 
   it("uses RUN --network: none and host", async () => {
