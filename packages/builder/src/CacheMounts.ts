@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { chmod, chown, mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, chown, lstat, mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ShareMode } from "@berth/dockerfile";
 import { sha256 } from "@berth/oci";
@@ -108,6 +108,26 @@ export class CacheMounts {
     }
   }
 
+  /**
+   * prune removes every cache directory no RUN is using (`docker builder prune` drops cache
+   * mounts too) and reports their ids' hashes and the bytes they held.
+   */
+  async prune(): Promise<{ readonly removed: string[]; readonly reclaimed: number }> {
+    const removed: string[] = [];
+    let reclaimed = 0;
+    for (const n of await readdir(this.root).catch(() => [] as string[])) {
+      const hex = n.split("-")[0] as string;
+      const slot = this.#slots.get(hex);
+      if (slot !== undefined && slot.users > 0) continue;
+      if (n.includes("-private-")) continue;
+      reclaimed += await du(join(this.root, n));
+      await rm(join(this.root, n), { recursive: true, force: true });
+      this.#slots.delete(hex);
+      removed.push(n);
+    }
+    return { removed, reclaimed };
+  }
+
   /** #sweep removes private copies a crash left (none can be in use before the first acquire). */
   async #sweep(): Promise<void> {
     const names = await readdir(this.root).catch(() => [] as string[]);
@@ -134,4 +154,15 @@ export class CacheMounts {
     await chmod(data, req.mode ?? 0o755);
     await writeFile(ready, `${req.id}\n`);
   }
+}
+
+/** du is the bytes of regular files below `dir` (links not followed). */
+async function du(dir: string): Promise<number> {
+  let total = 0;
+  for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) total += await du(p);
+    else if (e.isFile()) total += (await lstat(p)).size;
+  }
+  return total;
 }

@@ -15,6 +15,7 @@ export {
   stateId,
 } from "./BuildCache.ts";
 export { build, MAX_DOCKERFILE_BYTES } from "./build.ts";
+export { type CacheMountLease, type CacheMountRequest, CacheMounts } from "./CacheMounts.ts";
 export { type CommitLayerOptions, commitLayer, type LayerDiff, type OverlayDirs } from "./commitLayer.ts";
 export { compressLayer, type LayerCompressor } from "./compressLayer.ts";
 export { OrderedProgress } from "./OrderedProgress.ts";

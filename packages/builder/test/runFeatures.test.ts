@@ -153,6 +153,15 @@ describe("RUN mounts", () => {
     expect(order).toEqual(["first-release", "second"]);
     const again = await store.acquire({ id: "/root/.cache", sharing: "shared" });
     expect(await readdir(again.dir)).toEqual(["f"]);
+    // prune leaves a directory in use and removes the rest
+    const pruned = await store.prune();
+    expect(pruned.removed).toHaveLength(1);
     await again.release();
+    const all = await store.prune();
+    expect(all.removed).toHaveLength(1);
+    expect(all.reclaimed).toBeGreaterThanOrEqual(1);
+    const fresh = await store.acquire({ id: "/root/.cache", sharing: "shared" });
+    expect(await readdir(fresh.dir)).toEqual([]);
+    await fresh.release();
   });
 });
