@@ -18,6 +18,7 @@ import { checkRuncVersion, type RuncVersionReport } from "./checkRuncVersion.ts"
 import { withClosedFds } from "./closeInheritedFds.ts";
 import { type ExecHandle, startConmonExec } from "./conmonExec.ts";
 import { type ExecProcessOptions, execProcessSpec } from "./execSpec.ts";
+import { releaseExecFifo } from "./releaseExecFifo.ts";
 import { ociError, runcCommandError, runcMessage } from "./runcError.ts";
 
 /** RuntimeOptions configure where binaries and state live. */
@@ -319,8 +320,17 @@ export class Runtime {
     return connectAttach(join(meta.bundle, "attach"));
   }
 
-  /** start runs the created container's entrypoint (`runc start`). */
+  /**
+   * start runs the created container's entrypoint: it releases runc's exec fifo itself, as
+   * `runc start` would, one process fewer per start; when that is not possible (no fifo, init
+   * gone) it runs `runc start`, which reports why.
+   */
   async start(id: string): Promise<void> {
+    validateId(id);
+    const pidText = await readFile(join(this.stateDir(id), "pid"), "utf8").catch(() => "");
+    const pid = Number.parseInt(pidText.trim(), 10);
+    const fifo = join(this.runcRoot, id, "exec.fifo");
+    if (await releaseExecFifo(fifo, Number.isInteger(pid) ? { pid } : {})) return;
     await this.#runc("start", id, ["start", id]);
   }
 
