@@ -18,6 +18,8 @@ interface CacheEntry {
 interface CacheFile {
   readonly version: 1;
   entries: Record<string, CacheEntry>;
+  /** Content bytes (docker's layer size) of layer blobs measured once, by blob digest. */
+  sizes?: Record<string, number>;
 }
 
 /** Shared is the one index and lock behind a cache and its scoped views. */
@@ -157,6 +159,22 @@ export class BuildCache {
       };
       await writeFileAtomic(this.#s.path, JSON.stringify(this.#s.file));
     });
+  }
+
+  /**
+   * layerSize returns a layer blob's content size (regular-file bytes), measuring it with
+   * `measure` only the first time: base image layers come without it, and measuring means
+   * decompressing the whole blob. Remembered in the index.
+   */
+  async layerSize(digest: string, measure: () => Promise<number>): Promise<number> {
+    const known = this.#s.file.sizes?.[digest];
+    if (known !== undefined) return known;
+    const size = await measure();
+    await this.#s.lock.run(async () => {
+      this.#s.file.sizes = { ...this.#s.file.sizes, [digest]: size };
+      await writeFileAtomic(this.#s.path, JSON.stringify(this.#s.file));
+    });
+    return size;
   }
 
   /** size is the number of entries (of every scope). */

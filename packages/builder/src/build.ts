@@ -3,7 +3,7 @@ import { mkdir, open, rm } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { applyLayer, resolveInRoot } from "@berth/archive";
+import { applyLayer, measureTar, resolveInRoot } from "@berth/archive";
 import { type Command, DockerIgnore, Lex, parse, parseInstructions, parseStages } from "@berth/dockerfile";
 import { errnoCode, InvalidArgument, NotFound, ResourceExhausted } from "@berth/errdefs";
 import { currentPlatform, type Manifest, OCI_CONFIG, OCI_MANIFEST } from "@berth/oci";
@@ -294,7 +294,18 @@ async function buildInContext(
     config: { mediaType: OCI_CONFIG, digest: cinfo.digest, size: cinfo.size },
     layers: state.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
   };
-  const sizes = state.layers.map((l) => l.unpackedSize);
+  // Sizes of base image layers are measured once and remembered (addImage would otherwise
+  // decompress every layer of the image when one size is missing).
+  const sizes = await Promise.all(
+    state.layers.map((l) =>
+      l.unpackedSize >= 0
+        ? l.unpackedSize
+        : cache.layerSize(
+            l.digest,
+            async () => (await measureTar(await deps.content.readStream(l.digest))).bytes,
+          ),
+    ),
+  );
   const rec = await deps.images.addImage({
     manifest,
     config: configBytes,

@@ -163,6 +163,11 @@ COPY --from=bad / /b
     expect(z.layers[1]?.diffId).toBe(g.layers[1]?.diffId);
     const blob = readFileSync(content.blobPath(z.layers[1]?.digest as string));
     expect([...blob.subarray(0, 4)]).toEqual([0x28, 0xb5, 0x2f, 0xfd]);
+    // The base layer's content size was measured once and is remembered in the index.
+    const index = JSON.parse(readFileSync(join(tmp, "store", "build-cache.json"), "utf8")) as {
+      sizes?: Record<string, number>;
+    };
+    expect(index.sizes?.[g.layers[0]?.digest as string]).toBeGreaterThan(100_000);
     const again = await run({ contextDir: dir, compression: "zstd" });
     expect(again.steps).toEqual({ executed: 0, cached: 2 });
   });
