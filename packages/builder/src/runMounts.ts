@@ -78,6 +78,7 @@ export async function prepareRunMounts(list: readonly Mount[], env: RunMountEnv)
   const envOut: string[] = [];
   const targets: string[] = [];
   const undo: Array<() => Promise<unknown>> = [];
+  let secretDir: string | undefined;
   const release = async () => {
     for (const u of undo.reverse()) await u().catch(() => {});
   };
@@ -95,7 +96,15 @@ export async function prepareRunMounts(list: readonly Mount[], env: RunMountEnv)
         }
         if (m.env !== undefined) envOut.push(`${m.env}=${Buffer.from(value).toString("utf8")}`);
         if (target === undefined) continue;
-        const file = join(env.scratch, `secret-${i}`);
+        // Secrets live on a tmpfs of their own, never on disk (threat row D10).
+        if (secretDir === undefined) {
+          const dir = join(env.scratch, "secrets");
+          await mkdir(dir, { mode: 0o700 });
+          await exec("mount", ["-t", "tmpfs", "-o", "size=4m,mode=0700,nosuid,nodev,noexec", "tmpfs", dir]);
+          undo.push(() => exec("umount", ["-l", dir]));
+          secretDir = dir;
+        }
+        const file = join(secretDir, `secret-${i}`);
         await writeFile(file, value, { mode: m.mode ?? 0o400 });
         await chown(file, m.uid ?? 0, m.gid ?? 0);
         const t = mountTarget({ ...m, target }, env.cwd);
@@ -221,7 +230,10 @@ export async function missingPaths(rootfs: string, target: string): Promise<stri
 export async function removeStubs(rootfs: string, stubs: readonly string[]): Promise<void> {
   const sorted = [...new Set(stubs)].sort((a, b) => b.split("/").length - a.split("/").length);
   for (const p of sorted) {
-    const abs = await resolveInRoot(rootfs, p);
+    // The parent is resolved inside the root; the stub itself is never followed (CVE-2024-23652:
+    // a RUN may leave a symlink where the stub was, and only a real empty stub is removed).
+    const parent = await resolveInRoot(rootfs, posix.dirname(p));
+    const abs = `${parent === "/" ? "" : parent}/${posix.basename(p)}`;
     try {
       const st = await lstat(abs);
       if (st.isDirectory()) {

@@ -6,6 +6,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { applyLayer, decompress } from "@berth/archive";
 import { ContentStore, ImageStore, SnapshotStore } from "@berth/image";
 import { Runtime } from "@berth/runtime";
@@ -224,6 +225,39 @@ describe.skipIf(!isRoot || !haveTools)("RUN/COPY/ADD features with real runc, co
     // a required secret that is missing fails the step
     await writeFile(join(ctx, "Dockerfile"), "FROM busybox\nRUN --mount=type=secret,id=nope,required true\n");
     await expect(run({ contextDir: ctx })).rejects.toThrow(/secret nope: not found/);
+  });
+
+  it("leaves secret bytes in no blob, config, history, cache index or progress (threat row D10)", async () => {
+    const secret = "d10-secret-value-7f3a";
+    const ctx = await context("d10", {
+      Dockerfile: [
+        "FROM busybox",
+        "RUN --mount=type=secret,id=tok cp /run/secrets/tok /copied-hash-input && sha256sum /run/secrets/tok > /sum && rm /copied-hash-input && mount | grep /run/secrets > /mounts",
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: shell syntax in a Dockerfile
+        "RUN --mount=type=secret,id=tok,env=TOK echo ${#TOK} > /len",
+        "",
+      ].join("\n"),
+    });
+    const r = await run({ contextDir: ctx, secrets: { tok: Buffer.from(secret) } });
+    expect(r.output).not.toContain(secret);
+    const dir = await unpack(r.imageId);
+    expect(await readFile(join(dir, "len"), "utf8")).toBe(`${secret.length}\n`);
+    // mounted from a tmpfs of its own
+    expect(await readFile(join(dir, "mounts"), "utf8")).toMatch(/^tmpfs on \/run\/secrets\/tok /);
+    const blobs: string[] = [];
+    const walk = async (d: string): Promise<void> => {
+      for (const e of await readdir(d, { withFileTypes: true })) {
+        if (e.isDirectory()) await walk(join(d, e.name));
+        else if (e.isFile()) blobs.push(join(d, e.name));
+      }
+    };
+    await walk(join(tmp, "store"));
+    expect(blobs.length).toBeGreaterThan(3);
+    for (const b of blobs) {
+      let data = await readFile(b);
+      if (data[0] === 0x1f && data[1] === 0x8b) data = gunzipSync(data);
+      expect(data.includes(secret), b).toBe(false);
+    }
   });
 
   it("binds from another stage and seeds a cache from it", async () => {
