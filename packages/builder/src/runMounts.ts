@@ -5,7 +5,7 @@ import { join, posix } from "node:path";
 import { promisify } from "node:util";
 import { resolveInRoot } from "@berth/archive";
 import type { Mount } from "@berth/dockerfile";
-import { errnoCode, InvalidArgument, NotFound, NotImplemented } from "@berth/errdefs";
+import { errnoCode, InvalidArgument, NotFound, NotImplemented, ResourceExhausted } from "@berth/errdefs";
 import type { RuntimeSpec } from "@berth/oci";
 import { CacheMounts } from "./CacheMounts.ts";
 import type { BuildDeps, ImageState } from "./types.ts";
@@ -94,6 +94,10 @@ export async function prepareRunMounts(list: readonly Mount[], env: RunMountEnv)
             throw new NotFound(`secret ${id}: not found`, { code: "ERR_BUILD_SECRET" });
           continue;
         }
+        if (value.length > SECRET_MAX_BYTES)
+          throw new ResourceExhausted(
+            `secret ${id} is ${value.length} bytes, over the limit of ${SECRET_MAX_BYTES}`,
+          );
         if (m.env !== undefined) envOut.push(`${m.env}=${Buffer.from(value).toString("utf8")}`);
         if (target === undefined) continue;
         // Secrets live on a tmpfs of their own, never on disk (threat row D10).
