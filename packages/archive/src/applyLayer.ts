@@ -46,8 +46,12 @@ export interface ApplyLayerOptions {
    * - "none": extracted as ordinary files.
    */
   readonly whiteouts?: "oci" | "overlay" | "none";
-  /** For "overlay" whiteouts: the directories of the layers below this one, any order. */
-  readonly lowerDirs?: readonly string[];
+  /**
+   * For "overlay" whiteouts: the directories of the layers below this one, any order. A function
+   * is called only once the whole stream is applied and only if the layer has opaque directories,
+   * so a layer can be extracted while the layers below it are still being extracted.
+   */
+  readonly lowerDirs?: readonly string[] | (() => Promise<readonly string[]>);
   /** Keep the archive's uid/gid (lchown). Default: true when running as root. */
   readonly sameOwner?: boolean;
   /** Maximum uncompressed stream bytes; beyond it ResourceExhausted. Default {@link DEFAULT_MAX_LAYER_BYTES}. */
@@ -131,7 +135,8 @@ class Applier {
   readonly root: string;
   readonly whiteouts: boolean;
   readonly overlay: boolean;
-  readonly lowerDirs: readonly string[];
+  readonly lowerDirsOption: readonly string[] | (() => Promise<readonly string[]>);
+  lowerDirs: readonly string[] = [];
   /** Opaque directories seen in "overlay" mode, emulated once the whole layer is applied. */
   readonly opaques: string[] = [];
   readonly sameOwner: boolean;
@@ -159,7 +164,7 @@ class Applier {
     this.root = root;
     this.whiteouts = (opts.whiteouts ?? "oci") !== "none";
     this.overlay = opts.whiteouts === "overlay";
-    this.lowerDirs = opts.lowerDirs ?? [];
+    this.lowerDirsOption = opts.lowerDirs ?? [];
     this.sameOwner = opts.sameOwner ?? process.getuid?.() === 0;
     this.noOverwriteDirNonDir = opts.noOverwriteDirNonDir === true;
     this.chown = opts.chown;
@@ -231,6 +236,11 @@ class Applier {
       }
       await feed;
       if (feedError !== undefined) throw feedError;
+      if (this.opaques.length > 0) {
+        const lower = this.lowerDirsOption;
+        this.lowerDirs = typeof lower === "function" ? await lower() : lower;
+        this.checkSignal();
+      }
       for (const dir of this.opaques) await this.emulateOpaque(dir);
       await this.fixDirTimes();
     } catch (err) {

@@ -195,4 +195,48 @@ describe("overlay whiteouts", () => {
       expect(existsSync(join(upper, "d/.wh..wh..opq"))).toBe(false);
     },
   );
+
+  it.skipIf(!privileged)(
+    "asks for lazy lower dirs only after the stream, and only for opaque dirs",
+    async () => {
+      const lower = join(root, "lower");
+      const upper = join(root, "upper");
+      const plain = join(root, "plain");
+      await mkdir(upper);
+      await mkdir(plain);
+      let asked = 0;
+      // The lower layer is extracted only when the upper one asks for it.
+      const lowerDirs = async () => {
+        asked++;
+        await mkdir(lower);
+        await applyLayer(lower, await tarStream([dir("d"), file("d/a"), file("d/b")]));
+        return [lower];
+      };
+      await applyLayer(upper, await tarStream([dir("d"), opaque("d"), file("d/b", "mine")]), {
+        whiteouts: "overlay",
+        lowerDirs,
+      });
+      expect(asked).toBe(1);
+      const st = await lstat(join(upper, "d/a"));
+      expect(st.isCharacterDevice() && st.rdev === 0).toBe(true);
+      expect(await readFile(join(upper, "d/b"), "utf8")).toBe("mine");
+      await applyLayer(plain, await tarStream([dir("d"), file("d/c")]), { whiteouts: "overlay", lowerDirs });
+      expect(asked).toBe(1);
+    },
+  );
+
+  it("keeps resolving parents right after an entry replaces a directory with a symlink", async () => {
+    await mkdir(join(root, "outside"));
+    const inner = join(root, "inner");
+    await mkdir(inner);
+    await applyLayer(
+      inner,
+      await tarStream([dir("a"), file("a/one"), symlink("a", "../outside"), file("a/two", "2")]),
+    );
+    // a/ was cached as a directory; the symlink replaced it, so a/two resolves through the
+    // link clamped at the root: inner/outside/two, never root/outside/two.
+    expect(existsSync(join(root, "outside/two"))).toBe(false);
+    expect(await readFile(join(inner, "outside/two"), "utf8")).toBe("2");
+    expect((await lstat(join(inner, "a"))).isSymbolicLink()).toBe(true);
+  });
 });

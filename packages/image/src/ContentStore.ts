@@ -14,6 +14,7 @@ import {
 } from "@berth/errdefs";
 import { type Digest, hexOf, parseDigest, sha256 } from "@berth/oci";
 import { fsyncDir } from "./atomicWrite.ts";
+import { WRITE_BATCH, writevAll } from "./writevAll.ts";
 
 /** A committed blob: its digest and size in bytes. */
 export interface BlobInfo {
@@ -118,8 +119,20 @@ export class ContentStore {
       let size = 0;
       const limit = opts.size ?? opts.maxBytes;
       const fh = await open(data, "wx", 0o600);
+      // Chunks are gathered into writes of about 1 MiB, one in flight while the next fills.
+      let batch: Buffer[] = [];
+      let batched = 0;
+      let inFlight: Promise<unknown> | undefined;
+      const flush = async () => {
+        const bufs = batch;
+        batch = [];
+        batched = 0;
+        if (inFlight !== undefined) await inFlight;
+        inFlight = writevAll(fh, bufs);
+      };
       try {
-        for await (const chunk of input as AsyncIterable<Buffer>) {
+        for await (const piece of input as AsyncIterable<Buffer | string>) {
+          const chunk = typeof piece === "string" ? Buffer.from(piece) : piece;
           size += chunk.length;
           if (limit !== undefined && size > limit) {
             input.destroy();
@@ -131,8 +144,12 @@ export class ContentStore {
             throw new ResourceExhausted(`blob exceeds the limit of ${limit} bytes`);
           }
           hash.update(chunk);
-          await fh.write(chunk);
+          batch.push(chunk);
+          batched += chunk.length;
+          if (batched >= WRITE_BATCH) await flush();
         }
+        if (batched > 0) await flush();
+        await inFlight;
         if (opts.size !== undefined && size !== opts.size) {
           throw new FailedPrecondition(`unexpected commit size ${size}, expected ${opts.size}`);
         }
@@ -152,6 +169,7 @@ export class ContentStore {
         await fsyncDir(this.blobsDir);
         return { digest, size };
       } finally {
+        await inFlight?.catch(() => {});
         await fh.close().catch(() => {});
       }
     } finally {

@@ -1,7 +1,9 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, realpath, rename, rm, stat } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { join, relative } from "node:path";
+import type { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { applyLayer } from "@berth/archive";
 import { errnoCode, Internal, InvalidArgument, NotFound } from "@berth/errdefs";
@@ -12,6 +14,7 @@ import { chainIds } from "./chainId.ts";
 import type { LayerRecord } from "./ImageRecord.ts";
 import { Mutex } from "./Mutex.ts";
 import { isMountPoint } from "./mountinfo.ts";
+import { Semaphore } from "./Semaphore.ts";
 
 const run = promisify(execFile);
 
@@ -41,6 +44,21 @@ export interface ContainerLayer {
   readonly rootfs: string;
 }
 
+/** Options for {@link SnapshotStore.unpackLayerStream}. */
+export interface UnpackStreamOptions {
+  /**
+   * Settles once the bytes being streamed are known good (blob digest and diff ID checked). The
+   * snapshot is committed only after it resolves; if it rejects, the extraction is discarded.
+   */
+  readonly verified: Promise<unknown>;
+  /**
+   * The lower layers' directories, top first, once they are unpacked (typically
+   * {@link SnapshotStore.prepareImage} of the layers below, called when their blobs are stored).
+   * Asked for at the end of the stream, for opaque directories and to commit bottom-up.
+   */
+  readonly lowers: () => Promise<string[]>;
+}
+
 /** An image as far as unpacking is concerned. */
 export interface Unpackable {
   readonly layers: readonly Pick<LayerRecord, "digest" | "diffId">[];
@@ -63,6 +81,13 @@ const CONTAINER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
  * A layer is unpacked into `snapshots/tmp-<random>` and renamed to its
  * number only when complete: a crash mid-unpack leaves only a tmp dir, which
  * {@link SnapshotStore.open} removes.
+ *
+ * Layers are unpacked concurrently (at most `unpackConcurrency` at a time,
+ * by default the CPU count): each extracts into its own directory and needs
+ * the layers below only for opaque directories, at its very end. A layer is
+ * committed (numbered, registered under its chain ID) only after its parent
+ * is, so the chain bookkeeping keeps its order; concurrent requests for the
+ * same chain ID share one unpack.
  */
 export class SnapshotStore {
   readonly root: string;
@@ -71,20 +96,32 @@ export class SnapshotStore {
   readonly containersDir: string;
   readonly #byChain = new Map<string, SnapshotInfo>();
   readonly #lock = new Mutex();
+  readonly #unpacking = new Map<string, Promise<SnapshotInfo>>();
+  /** Unpacks fed from a download ({@link unpackLayerStream}), by chain ID. */
+  readonly #streaming = new Map<string, Promise<SnapshotInfo>>();
+  readonly #slots: Semaphore;
   #next = 1;
 
-  private constructor(root: string, content: ContentStore) {
+  private constructor(root: string, content: ContentStore, unpackConcurrency: number) {
     this.root = root;
     this.content = content;
+    this.#slots = new Semaphore(unpackConcurrency);
     this.snapshotsDir = join(root, "snapshots");
     this.containersDir = join(root, "containers");
   }
 
-  /** open scans `snapshots/`, drops incomplete unpacks, and creates the layout (0700/0710). */
-  static async open(opts: { root: string; content: ContentStore }): Promise<SnapshotStore> {
+  /**
+   * open scans `snapshots/`, drops incomplete unpacks, and creates the layout (0700/0710).
+   * `unpackConcurrency` bounds how many layers are extracted at once (default: the CPU count).
+   */
+  static async open(opts: {
+    root: string;
+    content: ContentStore;
+    unpackConcurrency?: number;
+  }): Promise<SnapshotStore> {
     await mkdir(opts.root, { recursive: true, mode: 0o711 });
     const root = await realpath(opts.root);
-    const s = new SnapshotStore(root, opts.content);
+    const s = new SnapshotStore(root, opts.content, opts.unpackConcurrency ?? availableParallelism());
     await mkdir(s.snapshotsDir, { recursive: true, mode: 0o700 });
     await mkdir(s.containersDir, { recursive: true, mode: 0o710 });
     await mkdir(join(s.snapshotsDir, "empty"), { recursive: true, mode: 0o755 });
@@ -119,38 +156,133 @@ export class SnapshotStore {
   /**
    * prepareImage makes sure every layer of `image` is unpacked (keyed by chain
    * ID; existing snapshots are reused) and returns the lowerdirs, top first.
-   * An image without layers gets the empty lowerdir.
+   * Missing layers are unpacked concurrently. An image without layers gets
+   * the empty lowerdir.
    */
   async prepareImage(image: Unpackable): Promise<string[]> {
     const chains = chainIds(image.layers.map((l) => l.diffId));
-    return this.#lock.run(async () => {
-      const dirs: string[] = [];
-      for (const [i, layer] of image.layers.entries()) {
-        const chainId = chains[i]!;
-        let snap = this.#byChain.get(chainId);
-        if (snap === undefined) {
-          snap = await this.#unpack(layer, chainId, i === 0 ? undefined : chains[i - 1], [...dirs].reverse());
-        }
-        dirs.push(snap.path);
+    const snaps: Promise<SnapshotInfo>[] = [];
+    for (const [i, layer] of image.layers.entries()) {
+      snaps.push(this.#snapshot(layer, chains[i]!, i === 0 ? undefined : chains[i - 1], snaps.slice()));
+    }
+    // Wait for every unpack (none is left running behind an error), then report the first error.
+    const settled = await Promise.allSettled(snaps);
+    const dirs: string[] = [];
+    for (const r of settled) {
+      if (r.status === "rejected") throw r.reason;
+      dirs.push(r.value.path);
+    }
+    if (dirs.length === 0) return [join(this.snapshotsDir, "empty")];
+    return dirs.reverse();
+  }
+
+  /** #snapshot returns the chain's snapshot: the existing one, the unpack under way, or a new unpack. */
+  #snapshot(
+    layer: Pick<LayerRecord, "digest" | "diffId">,
+    chainId: Digest,
+    parent: Digest | undefined,
+    lowers: Promise<SnapshotInfo>[],
+  ): Promise<SnapshotInfo> {
+    const existing = this.#byChain.get(chainId);
+    if (existing !== undefined) return Promise.resolve(existing);
+    const streaming = this.#streaming.get(chainId);
+    if (streaming !== undefined) {
+      // An unpack straight from a download is only a head start: if it fails, unpack the stored blob.
+      return streaming.catch(() => this.#snapshot(layer, chainId, parent, lowers));
+    }
+    let running = this.#unpacking.get(chainId);
+    if (running === undefined) {
+      running = this.#unpack(layer, chainId, parent, lowers).finally(() => this.#unpacking.delete(chainId));
+      this.#unpacking.set(chainId, running);
+    }
+    return running;
+  }
+
+  /**
+   * unpackLayerStream extracts the top layer of `image` from `tar` (its bytes as they are being
+   * downloaded, compressed or not) into a private directory, and commits it under its chain ID
+   * once `opts.verified` resolves and the layers below are committed; it resolves with the
+   * snapshot. If the chain is already unpacked or being unpacked, the stream is drained and that
+   * snapshot returned. A failed streamed unpack is never fatal to {@link prepareImage}: it
+   * unpacks the stored blob instead.
+   */
+  unpackLayerStream(image: Unpackable, tar: Readable, opts: UnpackStreamOptions): Promise<SnapshotInfo> {
+    const layer = image.layers.at(-1);
+    if (layer === undefined) {
+      tar.resume();
+      return Promise.reject(new InvalidArgument("unpacking a layer stream needs at least one layer"));
+    }
+    const chains = chainIds(image.layers.map((l) => l.diffId));
+    const chainId = chains.at(-1)!;
+    const parent = chains.at(-2);
+    const known = this.#byChain.get(chainId) ?? this.#unpacking.get(chainId) ?? this.#streaming.get(chainId);
+    if (known !== undefined) {
+      tar.resume();
+      return Promise.resolve(known);
+    }
+    // Rejected before the stream ends: reported through `committed`, never unhandled.
+    opts.verified.catch(() => {});
+    const committed = (async (): Promise<SnapshotInfo> => {
+      const tmp = join(this.snapshotsDir, `tmp-${randomBytes(6).toString("hex")}`);
+      try {
+        await mkdir(join(tmp, "fs"), { recursive: true, mode: 0o755 });
+        await applyLayer(join(tmp, "fs"), tar, { whiteouts: "overlay", lowerDirs: () => opts.lowers() });
+        await opts.verified;
+        // Bottom-up: registered only once every layer below is.
+        await opts.lowers();
+        return await this.#commit(tmp, layer, chainId, parent);
+      } catch (err) {
+        tar.resume();
+        await rm(tmp, { recursive: true, force: true });
+        throw err;
       }
-      if (dirs.length === 0) return [join(this.snapshotsDir, "empty")];
-      return dirs.reverse();
-    });
+    })().finally(() => this.#streaming.delete(chainId));
+    this.#streaming.set(chainId, committed);
+    return committed;
   }
 
   async #unpack(
     layer: Pick<LayerRecord, "digest" | "diffId">,
     chainId: Digest,
     parent: Digest | undefined,
-    lowerTopFirst: string[],
+    lowers: Promise<SnapshotInfo>[],
   ): Promise<SnapshotInfo> {
+    // A failed lower layer fails this one too (reported once, by whoever awaits it first).
+    for (const l of lowers) l.catch(() => {});
     const tmp = join(this.snapshotsDir, `tmp-${randomBytes(6).toString("hex")}`);
-    await mkdir(join(tmp, "fs"), { recursive: true, mode: 0o755 });
     try {
-      await applyLayer(join(tmp, "fs"), await this.content.readStream(layer.digest), {
-        whiteouts: "overlay",
-        lowerDirs: lowerTopFirst,
+      // Slots are granted first come first served and lower layers always ask first, so a
+      // layer waiting for its lower dirs never holds the slot a lower layer needs.
+      await this.#slots.run(async () => {
+        await mkdir(join(tmp, "fs"), { recursive: true, mode: 0o755 });
+        await applyLayer(join(tmp, "fs"), await this.content.readStream(layer.digest), {
+          whiteouts: "overlay",
+          // Only opaque directories need the layers below, once this layer's stream is applied.
+          lowerDirs: async () => (await Promise.all(lowers)).map((s) => s.path).reverse(),
+        });
       });
+      // The chain is committed bottom-up: a snapshot is only ever registered above its parent.
+      await Promise.all(lowers);
+      return await this.#commit(tmp, layer, chainId, parent);
+    } catch (err) {
+      await rm(tmp, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  /** #commit numbers an unpacked tmp dir and registers it under its chain ID (or drops it if raced). */
+  #commit(
+    tmp: string,
+    layer: Pick<LayerRecord, "diffId">,
+    chainId: Digest,
+    parent: Digest | undefined,
+  ): Promise<SnapshotInfo> {
+    return this.#lock.run(async () => {
+      const raced = this.#byChain.get(chainId);
+      if (raced !== undefined) {
+        await rm(tmp, { recursive: true, force: true });
+        return raced;
+      }
       const n = this.#next++;
       const final = join(this.snapshotsDir, String(n));
       const meta = {
@@ -165,10 +297,7 @@ export class SnapshotStore {
       const info: SnapshotInfo = { ...meta, path: join(final, "fs") };
       this.#byChain.set(chainId, info);
       return info;
-    } catch (err) {
-      await rm(tmp, { recursive: true, force: true });
-      throw err;
-    }
+    });
   }
 
   /** removeSnapshot deletes an unpacked layer (callers make sure no container or child uses it). */

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -17,7 +17,7 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-async function layerBlob(files: Record<string, string>) {
+async function layerBlob(files: Record<string, string | Buffer>) {
   const pack = tar.pack();
   const out = Readable.from(pack as unknown as AsyncIterable<Buffer>).toArray();
   for (const [name, data] of Object.entries(files)) pack.entry({ name, mode: 0o644 }, data);
@@ -63,6 +63,117 @@ describe("SnapshotStore", () => {
     await writeFile(join(snaps.snapshotsDir, "7/fs/x"), "no meta: incomplete");
     await SnapshotStore.open({ root, content });
     expect((await readdir(snaps.snapshotsDir)).sort()).toEqual(["empty"]);
+  });
+
+  it("unpacks an image's layers concurrently but commits them bottom-up, one unpack per chain", async () => {
+    const snaps = await SnapshotStore.open({ root, content, unpackConcurrency: 4 });
+    // The big bottom layer finishes last; the small ones above must still be numbered after it.
+    const big = await layerBlob({ big: Buffer.alloc(24 * 1024 * 1024, 7) });
+    const l2 = await layerBlob({ b: "2" });
+    const l3 = await layerBlob({ c: "3" });
+    const image = { layers: [big, l2, l3] };
+    const [dirs, again] = await Promise.all([snaps.prepareImage(image), snaps.prepareImage(image)]);
+    expect(dirs).toEqual(["3", "2", "1"].map((n) => join(snaps.snapshotsDir, n, "fs")));
+    expect(again).toEqual(dirs);
+    expect((await readdir(snaps.snapshotsDir)).sort()).toEqual(["1", "2", "3", "empty"]);
+    const chains = chainIds(image.layers.map((l) => l.diffId));
+    for (const [i, n] of ["1", "2", "3"].entries()) {
+      const meta = JSON.parse(await readFile(join(snaps.snapshotsDir, n, "meta.json"), "utf8"));
+      expect(meta.chainId).toBe(chains[i]);
+      expect(meta.parent).toBe(i === 0 ? undefined : chains[i - 1]);
+    }
+    expect((await lstat(join(dirs[2]!, "big"))).size).toBe(24 * 1024 * 1024);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    "an opaque directory unpacked alongside its lower layer still hides the lower's children",
+    async () => {
+      const snaps = await SnapshotStore.open({ root, content, unpackConcurrency: 2 });
+      const lower = await layerBlob({ "d/gone": "x", "d/big": Buffer.alloc(16 * 1024 * 1024, 1) });
+      const upper = await layerBlob({ "d/kept": "y", "d/.wh..wh..opq": "" });
+      const [top] = await snaps.prepareImage({ layers: [lower, upper] });
+      for (const name of ["gone", "big"]) {
+        const st = await lstat(join(top!, "d", name));
+        expect(st.isCharacterDevice() && st.rdev === 0).toBe(true);
+      }
+      expect(await readFile(join(top!, "d/kept"), "utf8")).toBe("y");
+    },
+  );
+
+  it("a failed lower layer fails the layers above it and registers none of them", async () => {
+    const snaps = await SnapshotStore.open({ root, content, unpackConcurrency: 2 });
+    const bad = await content.put(Buffer.alloc(1024, 9));
+    const good = await layerBlob({ a: "1" });
+    await expect(
+      snaps.prepareImage({ layers: [{ digest: bad.digest, diffId: bad.digest }, good] }),
+    ).rejects.toMatchObject({ _tag: "InvalidArgument" });
+    expect(snaps.list()).toEqual([]);
+    expect((await readdir(snaps.snapshotsDir)).sort()).toEqual(["empty"]);
+    // The good layer alone (another chain) still unpacks.
+    expect(await snaps.prepareImage({ layers: [good] })).toEqual([join(snaps.snapshotsDir, "1/fs")]);
+  });
+
+  it("unpacks a layer from its download stream, committing only once verified and above its parent", async () => {
+    const snaps = await SnapshotStore.open({ root, content });
+    const l1 = await layerBlob({ a: "1" });
+    const l2 = await layerBlob({ b: "2" });
+    let verify!: () => void;
+    const verified = new Promise<void>((res) => {
+      verify = res;
+    });
+    let lowersAsked = 0;
+    const lowers = async () => {
+      lowersAsked++;
+      return snaps.prepareImage({ layers: [l1] });
+    };
+    const committed = snaps.unpackLayerStream(
+      { layers: [l1, l2] },
+      Readable.from([await content.readBytes(l2.digest, 1 << 20)]),
+      { verified, lowers },
+    );
+    // The stream is applied, but nothing is registered before the bytes are verified.
+    await new Promise((r) => setTimeout(r, 100));
+    const chain = chainIds([l1.diffId, l2.diffId])[1]!;
+    expect(snaps.get(chain)).toBeUndefined();
+    verify();
+    const info = await committed;
+    expect(lowersAsked).toBe(1);
+    expect(snaps.get(chain)).toEqual(info);
+    expect(info.parent).toBe(chainIds([l1.diffId])[0]);
+    expect(await readFile(join(info.path, "b"), "utf8")).toBe("2");
+    // Bottom-up: the parent got the lower number.
+    expect(await snaps.prepareImage({ layers: [l1, l2] })).toEqual([
+      join(snaps.snapshotsDir, "2/fs"),
+      join(snaps.snapshotsDir, "1/fs"),
+    ]);
+    // A chain already unpacked only drains the stream.
+    const again = Readable.from([Buffer.alloc(4096)]);
+    const drained = new Promise((r) => again.on("end", r));
+    expect(await snaps.unpackLayerStream({ layers: [l1, l2] }, again, { verified, lowers })).toEqual(info);
+    await drained;
+  });
+
+  it("a streamed unpack whose bytes fail verification is discarded; prepareImage unpacks the blob", async () => {
+    const snaps = await SnapshotStore.open({ root, content });
+    const l1 = await layerBlob({ a: "stored" });
+    // The stream carries other bytes than the stored blob: a tampered download.
+    const tampered = await layerBlob({ a: "tampered" });
+    let reject!: (err: unknown) => void;
+    const verified = new Promise<void>((_res, rej) => {
+      reject = rej;
+    });
+    const committed = snaps.unpackLayerStream(
+      { layers: [l1] },
+      Readable.from([await content.readBytes(tampered.digest, 1 << 20)]),
+      { verified, lowers: async () => [] },
+    );
+    // prepareImage joins the streamed unpack, and falls back to the stored blob when it fails.
+    const prepared = snaps.prepareImage({ layers: [l1] });
+    reject(new Error("digest mismatch"));
+    await expect(committed).rejects.toThrow("digest mismatch");
+    const [dir] = await prepared;
+    expect(await readFile(join(dir!, "a"), "utf8")).toBe("stored");
+    expect((await readdir(snaps.snapshotsDir)).sort()).toEqual(["1", "empty"]);
   });
 
   it("rejects container ids that are not plain names", async () => {

@@ -50,6 +50,19 @@ export interface PullOptions {
    * its diff ID: lets a caller unpack layers while later ones are still downloading.
    */
   readonly onLayerStored?: (layer: StoredLayer) => void;
+  /**
+   * Called as each layer download (each attempt) starts, with the layers up to it (bottom
+   * first, this one last), a stream of its blob's bytes as they arrive, and a promise that
+   * resolves once those bytes are verified (digest, size and diff ID) and stored, or rejects.
+   * Lets a caller unpack while downloading; it must consume `blob` (resume it to give up) and
+   * must not use what it unpacked before `verified` resolves. A blob listed at several indexes
+   * is offered once, for its lowest.
+   */
+  readonly unpackLayer?: (
+    layers: ReadonlyArray<{ digest: Digest; diffId: Digest }>,
+    blob: Readable,
+    verified: Promise<void>,
+  ) => void;
   readonly signal?: AbortSignal;
 }
 
@@ -251,8 +264,19 @@ export async function pullImage(
     missing.slice(slots).forEach((l) => {
       emit({ id: shortDigest(l.digest), status: "Waiting" });
     });
+    const unpackFor = (d: Digest) => {
+      const index = manifest.layers.findIndex((l) => l.digest === d);
+      const layers = manifest.layers
+        .slice(0, index + 1)
+        .map((l, i) => ({ digest: l.digest, diffId: config.rootfs.diff_ids[i]! }));
+      return (blob: Readable, verified: Promise<void>) => opts.unpackLayer?.(layers, blob, verified);
+    };
     await pool(missing, slots, async (layer) => {
-      sizes.set(layer.digest, await downloadLayer(client, images, repo, layer, diffIdOf(layer.digest), opts));
+      const unpack = opts.unpackLayer === undefined ? undefined : unpackFor(layer.digest);
+      sizes.set(
+        layer.digest,
+        await downloadLayer(client, images, repo, layer, diffIdOf(layer.digest), opts, unpack),
+      );
       added.push(layer.digest);
       stored(layer.digest, true);
     });
@@ -308,11 +332,13 @@ async function downloadLayer(
   layer: Descriptor,
   diffId: Digest,
   opts: PullOptions,
+  unpack?: (blob: Readable, verified: Promise<void>) => void,
 ): Promise<number> {
   const emit = opts.onProgress ?? (() => {});
   const id = shortDigest(layer.digest);
   const attempts = opts.layerAttempts ?? 3;
   for (let attempt = 1; ; attempt++) {
+    let verify: { resolve: () => void; reject: (err: unknown) => void } | undefined;
     try {
       const body = await client.fetchBlob(repo, layer.digest, layer.size, opts.signal);
       let current = 0;
@@ -336,11 +362,35 @@ async function downloadLayer(
       const toCheck = new PassThrough();
       counter.pipe(toStore);
       counter.pipe(toCheck);
+      // The diff ID check may hand its uncompressed bytes to an unpacker as they arrive; that
+      // keeps its result only once `verified` resolves (after both checks below).
+      let onTar: ((tar: Readable) => void) | undefined;
+      if (unpack !== undefined) {
+        let toUnpack: Readable | undefined;
+        const verified = new Promise<void>((resolve, reject) => {
+          verify = {
+            resolve,
+            reject: (err) => {
+              toUnpack?.destroy();
+              reject(err);
+            },
+          };
+        });
+        verified.catch(() => {});
+        onTar = (tar) => {
+          toUnpack = tar;
+          try {
+            unpack(tar, verified);
+          } catch {
+            tar.resume();
+          }
+        };
+      }
       counter.on("error", (err) => {
         toStore.destroy(err);
         toCheck.destroy(err);
       });
-      const checking = checkDiffId(toCheck, diffId).catch((err: unknown) => {
+      const checking = checkDiffId(toCheck, diffId, onTar).catch((err: unknown) => {
         // Keep the bytes flowing to the store: its own digest check reports first, and the
         // blob is deleted again below.
         toCheck.resume();
@@ -369,10 +419,12 @@ async function downloadLayer(
         await images.content.delete(layer.digest).catch(() => {});
         throw err;
       });
+      verify?.resolve();
       emit({ id, status: "Verifying Checksum" });
       emit({ id, status: "Download complete" });
       return measured;
     } catch (err) {
+      verify?.reject(err);
       if (opts.signal?.aborted || attempt >= attempts || !isRetryable(err)) {
         if (isKind(err, "FailedPrecondition")) {
           throw new FailedPrecondition(`failed to verify layer ${layer.digest}: ${(err as Error).message}`, {
@@ -394,13 +446,26 @@ async function downloadLayer(
 /**
  * checkDiffId decompresses a layer stream, hashes the tar and measures its content; a tar that
  * does not hash to the config's diff ID is refused (FailedPrecondition), as dockerd refuses it.
+ * `onTar` gets the uncompressed bytes too, as they are decompressed.
  * Returns docker's layer size (the sum of regular-file sizes).
  */
-async function checkDiffId(input: Readable, diffId: Digest): Promise<number> {
+async function checkDiffId(
+  input: Readable,
+  diffId: Digest,
+  onTar?: (tar: Readable) => void,
+): Promise<number> {
   input.on("error", () => {});
   const { stream } = await decompress(input);
   const hasher = digestTransform();
   stream.on("error", (err) => hasher.destroy(err));
+  if (onTar !== undefined) {
+    // A second reader of the uncompressed bytes (one gunzip for both).
+    const tee = new PassThrough({ highWaterMark: 1 << 20 });
+    tee.on("error", () => {});
+    stream.on("error", (err) => tee.destroy(err));
+    stream.pipe(tee);
+    onTar(tee);
+  }
   const measure = await measureTar(stream.pipe(hasher));
   // measureTar stops at the end-of-archive marker; hash what follows (padding) too.
   for await (const _ of hasher) {

@@ -232,10 +232,23 @@ async function pullOne(
   const unpacks: Promise<void>[] = [];
   let unpacking: Promise<void> = Promise.resolve();
   let unpackError: unknown;
+  // Layers downloading now are unpacked from their bytes as they arrive; they need the layers
+  // below only at their end, once those are stored (or the pull has failed).
+  let pullError: unknown;
+  const waiters: Array<{ n: number; resolve: () => void; reject: (err: unknown) => void }> = [];
+  const whenStored = (n: number): Promise<void> => {
+    if (n <= prefix.length) return Promise.resolve();
+    if (pullError !== undefined) return Promise.reject(pullError);
+    return new Promise((resolve, reject) => waiters.push({ n, resolve, reject }));
+  };
   const pump = () => {
     while (ready.has(prefix.length)) {
       const layer = ready.get(prefix.length)!;
       prefix.push(layer);
+      for (const w of waiters.filter((w) => w.n <= prefix.length)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
       const layers = [...prefix];
       unpacks.push(
         (async () => {
@@ -270,7 +283,27 @@ async function pullOne(
       ready.set(layer.index, layer);
       pump();
     },
-  }).finally(() => unpacking);
+    unpackLayer: (layers, blob, verified) => {
+      const below = layers.slice(0, -1);
+      engine.snapshots
+        .unpackLayerStream({ layers }, blob, {
+          verified,
+          lowers: async () => {
+            await whenStored(below.length);
+            return engine.snapshots.prepareImage({ layers: below });
+          },
+        })
+        .catch(() => {
+          // prepareImage unpacks the stored blob instead
+        });
+    },
+  })
+    .catch((err: unknown) => {
+      pullError = err;
+      for (const w of waiters.splice(0)) w.reject(err);
+      throw err;
+    })
+    .finally(() => unpacking);
   header();
   await unpacking;
   if (unpackError !== undefined) throw unpackError;
