@@ -15,6 +15,7 @@ import { KeyedLock } from "./KeyedLock.ts";
 import { commandOf, mergeImageConfig } from "./merge.ts";
 import type { Networks } from "./Networks.ts";
 import { isValidName, randomName } from "./names.ts";
+import { PhaseTimer } from "./PhaseTimer.ts";
 import { type RestartClock, RestartManager } from "./RestartManager.ts";
 import { signalNumber } from "./signals.ts";
 import {
@@ -151,7 +152,9 @@ export class Containers {
     }
     validateHostConfig(hostConfig, this.#d.networks !== undefined);
     const networks = this.#networksFor(hostConfig, opts.networkingConfig?.EndpointsConfig ?? {});
+    const timer = new PhaseTimer();
     const image = await this.#d.images.resolve(userConfig.Image);
+    timer.mark("image");
     const config = mergeImageConfig(userConfig, image);
     validateHealthConfig(config.Healthcheck as HealthConfig | null | undefined);
     const { path, args } = commandOf(config);
@@ -176,9 +179,11 @@ export class Containers {
     let mounts: MountPoint[] = [];
     try {
       mounts = await this.#prepareMounts(config, hostConfig);
+      timer.mark("volumes");
       const dir = this.#d.store.dirOf(id);
       await mkdir(dir, { recursive: true, mode: 0o700 });
       const rootfs = await this.#d.images.createContainerLayer(id, image.id);
+      timer.mark("layer");
       const rec: ContainerRecord = {
         id,
         name: finalName,
@@ -207,7 +212,10 @@ export class Containers {
         ...(networks ? { networks } : {}),
       };
       await writeEtcFiles(rec);
+      timer.mark("etc");
       await this.#d.store.save(rec);
+      timer.mark("save");
+      timer.report(`create ${id.slice(0, 12)}`, (m) => this.#log(m));
       this.#emit(id, "create");
       return { Id: id, Warnings: [] };
     } catch (err) {
@@ -288,6 +296,7 @@ export class Containers {
   async #startLocked(rec: ContainerRecord): Promise<void> {
     const { runtime, images } = this.#d;
     const bundle = this.#bundleDir(rec.id);
+    const timer = new PhaseTimer();
     await rm(bundle, { recursive: true, force: true });
     await mkdir(bundle, { recursive: true, mode: 0o700 });
     if (rec.state.startedAt !== ZERO_TIME) {
@@ -295,12 +304,32 @@ export class Containers {
       await runtime.delete(rec.id, { force: true }).catch(() => {});
       await runtime.cleanup(rec.id).catch(() => {});
     }
-    await images.mountContainer(rec.id);
+    timer.mark("bundle");
+    // The network (namespace, veth pair, /etc files, published ports) does not need the root file
+    // system: it is plugged in while the overlay is mounted and volumes are filled. Settled (and
+    // undone) before anything else touches it on every path.
+    const attaching = (async () => {
+      await this.#d.networks?.attach(rec, (x) => this.find(x));
+      timer.mark("network");
+    })();
+    attaching.catch(() => {});
+    try {
+      await images.mountContainer(rec.id);
+    } catch (err) {
+      await attaching.then(
+        () => this.#d.networks?.detach(rec),
+        () => {},
+      );
+      throw err;
+    }
+    timer.mark("mount");
     let created = false;
     try {
       if (this.#d.mounts && (await this.#d.mounts.populate(rec))) await this.#d.store.save(rec);
-      await this.#d.networks?.attach(rec, (x) => this.find(x));
+      timer.mark("volumes");
+      await attaching;
       const spec = await this.#d.buildSpec(rec);
+      timer.mark("spec");
       const { pid, conmonPid } = await runtime.create(rec.id, {
         bundle,
         spec,
@@ -309,6 +338,7 @@ export class Containers {
         logPath: rec.logPath,
       });
       created = true;
+      timer.mark("create");
       const sessions = this.#pending.get(rec.id) ?? [];
       this.#pending.delete(rec.id);
       await Promise.all(
@@ -322,6 +352,7 @@ export class Containers {
         }),
       );
       await runtime.start(rec.id);
+      timer.mark("runc-start");
       rec.state = {
         status: "running",
         pid,
@@ -335,6 +366,8 @@ export class Containers {
       await this.#d.store.save(rec);
       this.#emit(rec.id, "start");
       this.#watch(rec.id);
+      timer.mark("save");
+      timer.report(`start ${rec.id.slice(0, 12)}`, (m) => this.#log(m));
     } catch (err) {
       const message = (err as Error).message;
       const exitCode = /executable file not found|no such file or directory/.test(message)
@@ -342,6 +375,7 @@ export class Containers {
         : /permission denied|is a directory|not a directory/.test(message)
           ? 126
           : 128;
+      await attaching.catch(() => {});
       if (created) await runtime.delete(rec.id, { force: true }).catch(() => {});
       await runtime.cleanup(rec.id).catch(() => {});
       await this.#d.networks?.detach(rec);
