@@ -2,6 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { Engine } from "@berth/engine";
+import { closeInheritedFds } from "./closeInheritedFds.ts";
 import { Router } from "./Router.ts";
 import { buildRoutes } from "./routes/build.ts";
 import { containerOpsRoutes } from "./routes/containerOps.ts";
@@ -78,6 +79,8 @@ async function main(): Promise<void> {
     log("berthd needs root: it mounts file systems and creates namespaces; run it as root");
     process.exit(1);
   }
+  const inherited = closeInheritedFds();
+  if (inherited.length > 0) dlog(`closed inherited fds ${inherited.join(", ")}`);
   const execRoot = String(args["exec-root"]);
   const host = String(args.host ?? `unix://${execRoot}/berth.sock`);
   if (!host.startsWith("unix://")) {
