@@ -177,6 +177,11 @@ export class BuildCache {
     return size;
   }
 
+  /** layerStacks lists the diff IDs (bottom first) of every entry's image state, to keep their snapshots. */
+  layerStacks(): string[][] {
+    return Object.values(this.#s.file.entries).map((e) => e.state.layers.map((l) => l.diffId));
+  }
+
   /** size is the number of entries (of every scope). */
   get size(): number {
     return Object.keys(this.#s.file.entries).length;

@@ -9,9 +9,10 @@ import {
   type CacheRecord,
   type RunSandbox,
 } from "@berth/builder";
-import type { ContentStore, ImageStore, SnapshotStore } from "@berth/image";
-import { Reference } from "@berth/oci";
+import { type ContentStore, chainIds, type ImageStore, type SnapshotStore } from "@berth/image";
+import { type Digest, Reference } from "@berth/oci";
 import type { Runtime } from "@berth/runtime";
+import { diskUsage } from "./diskUsage.ts";
 import { type Events, ImageEvent } from "./Events.ts";
 
 /** Prefix of the IDs the builder gives its RUN containers and scratch snapshots. */
@@ -168,13 +169,38 @@ export class Builds {
     this.#pruning = run;
     try {
       const r = await run;
+      const snapshotBytes = r.cachesDeleted.length > 0 ? await this.#collectSnapshots(cache) : 0;
       return {
         CachesDeleted: r.cachesDeleted.map((k) => k.replace(/^sha256:/, "").slice(0, 25)),
-        SpaceReclaimed: r.spaceReclaimed,
+        SpaceReclaimed: r.spaceReclaimed + snapshotBytes,
       };
     } finally {
       this.#pruning = undefined;
     }
+  }
+
+  /**
+   * #collectSnapshots removes the unpacked layers (snapshots) that no image, no remaining cache
+   * entry and no container layer needs any more, after a prune; returns the bytes freed.
+   */
+  async #collectSnapshots(cache: BuildCache): Promise<number> {
+    const { snapshots, images } = this.#d;
+    let freed = 0;
+    try {
+      const inUse = await snapshots.lowerdirsInUse();
+      const needed = new Set<string>();
+      for (const img of images.list())
+        for (const c of chainIds(img.layers.map((l) => l.diffId))) needed.add(c);
+      for (const stack of cache.layerStacks()) for (const c of chainIds(stack as Digest[])) needed.add(c);
+      for (const s of snapshots.list()) {
+        if (needed.has(s.chainId) || inUse.has(s.path)) continue;
+        freed += await diskUsage(s.path);
+        await snapshots.removeSnapshot(s.chainId);
+      }
+    } catch (err) {
+      this.#d.log(`build prune: snapshot gc: ${(err as Error).message}`);
+    }
+    return freed;
   }
 
   /** cleanup releases RUN containers and scratch layers of builds a crash interrupted. */
