@@ -119,30 +119,47 @@ for (const [name] of daemons) {
 for (const [name, sock] of daemons) docker(sock, ["rm", "-f", results.port[name].id]);
 
 // ------------------------------------------------------------ starts and ps
-for (const [name, sock] of daemons) {
-  const ids = [];
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < STARTS; i++) ids.push(docker(sock, ["run", "-d", "busybox", "sleep", "1000"]).out);
-  results.starts[name] = { n: STARTS, totalMs: ms(t0) };
-  log(`${name}: ${STARTS} detached starts in ${(ms(t0) / 1000).toFixed(1)} s`);
-  const ps = (n) => {
-    const xs = [];
-    for (let i = 0; i < PS_N; i++) {
+// Interleaved, one daemon's run then the other's (order alternating), so both see the same load
+// from whatever else the machine does; each daemon's total is the sum of its own runs. `ps` is
+// measured with both daemons holding the same number of containers, samples interleaved too.
+const ids = { dockerd: [], berthd: [] };
+const order = (i) => (i % 2 === 0 ? daemons : [...daemons].reverse());
+const startMany = (n, timed) => {
+  for (let i = 0; i < n; i++) {
+    for (const [name, sock] of order(i)) {
+      const r = docker(sock, ["run", "-d", "busybox", "sleep", "1000"]);
+      ids[name].push(r.out);
+      if (timed) results.starts[name].totalMs += r.ms;
+    }
+  }
+};
+const psBoth = (n) => {
+  const xs = { dockerd: [], berthd: [] };
+  for (let i = 0; i < PS_N; i++) {
+    for (const [name, sock] of order(i)) {
       const r = docker(sock, ["ps"]);
       if (r.out.split("\n").length !== n + 1)
         throw new Error(`${name}: ps shows ${r.out.split("\n").length - 1}, want ${n}`);
-      xs.push(r.ms);
+      xs[name].push(r.ms);
     }
-    return median(xs);
-  };
-  results.ps[name] = { [STARTS]: ps(STARTS) };
-  for (let i = 0; i < STARTS; i++) ids.push(docker(sock, ["run", "-d", "busybox", "sleep", "1000"]).out);
-  results.ps[name][2 * STARTS] = ps(2 * STARTS);
+  }
+  for (const [name] of daemons) {
+    results.ps[name] ??= {};
+    results.ps[name][n] = median(xs[name]);
+    results.ps[name][`${n}samples`] = xs[name];
+  }
   log(
-    `${name}: ps ${results.ps[name][STARTS].toFixed(0)} ms with ${STARTS}, ${results.ps[name][2 * STARTS].toFixed(0)} ms with ${2 * STARTS}`,
+    `ps with ${n}: dockerd ${results.ps.dockerd[n].toFixed(0)} ms, berthd ${results.ps.berthd[n].toFixed(0)} ms`,
   );
-  docker(sock, ["rm", "-f", ...ids]);
-}
+};
+for (const [name] of daemons) results.starts[name] = { n: STARTS, totalMs: 0 };
+startMany(STARTS, true);
+for (const [name] of daemons)
+  log(`${name}: ${STARTS} detached starts in ${(results.starts[name].totalMs / 1000).toFixed(1)} s`);
+psBoth(STARTS);
+startMany(STARTS, false);
+psBoth(2 * STARTS);
+for (const [name, sock] of daemons) docker(sock, ["rm", "-f", ...ids[name]]);
 
 // ------------------------------------------------------------ report
 const p = results.port;
