@@ -642,13 +642,29 @@ export async function withMounted(
     const rootfs = await deps.snapshots.mountContainer(id);
     const r = await fn(rootfs, id);
     if (!commit) return r;
-    return await commitLayer(
+    const diff = await commitLayer(
       { upperdir: layer.upperdir, lowerdirs: layer.lowerdirs, merged: rootfs },
       deps.content,
       deps.layerCompression === undefined ? {} : { compression: deps.layerCompression },
     );
+    if (!diff.empty) await adoptUpper(deps, id, [...state.layers, diff.layer], layer.upperdir);
+    return diff;
   } finally {
     await deps.snapshots.removeContainerLayer(id);
+  }
+}
+
+/**
+ * adoptUpper hands the committed upper dir to the snapshot store as the unpacked new top layer,
+ * so the next step does not decompress and write the blob again (see SnapshotStore.adoptLayer).
+ * Best effort: on any failure the layer is unpacked from its blob when needed.
+ */
+async function adoptUpper(deps: BuildDeps, id: string, layers: ImageState["layers"], upperdir: string) {
+  try {
+    await deps.snapshots.unmountContainer(id);
+    await deps.snapshots.adoptLayer({ layers }, upperdir);
+  } catch {
+    // unpacked from the blob later
   }
 }
 

@@ -1,9 +1,9 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { createReadStream, readFileSync } from "node:fs";
+import { createReadStream, readFileSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, rmdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { ContentStore, ImageStore, SnapshotStore } from "@berth/image";
+import { ContentStore, chainIds, ImageStore, SnapshotStore } from "@berth/image";
 import { OCI_LAYER_GZIP, OCI_LAYER_ZSTD } from "@berth/oci";
 import { Runtime } from "@berth/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -170,6 +170,25 @@ COPY --from=bad / /b
     expect(index.sizes?.[g.layers[0]?.digest as string]).toBeGreaterThan(100_000);
     const again = await run({ contextDir: dir, compression: "zstd" });
     expect(again.steps).toEqual({ executed: 0, cached: 2 });
+  });
+
+  it("the next step runs on the committed upper dir itself (adopted as a snapshot), whiteouts and opaque dirs included", async () => {
+    const dir = await context("adopt", {
+      Dockerfile: `FROM busybox
+RUN mkdir -p /d/sub && echo a > /d/sub/f && echo x > /gone
+RUN rm /gone && rm -rf /d && mkdir /d && echo b > /d/new
+RUN test ! -e /gone && test ! -e /d/sub && cat /d/new > /seen
+`,
+    });
+    const r = await run({ contextDir: dir, noCache: true });
+    const rec = images.resolve(r.imageId);
+    expect(rec.layers.length).toBe(4);
+    // Nothing ever needed the last layer as a lower dir: its snapshot exists only if adopted.
+    const chains = chainIds(rec.layers.map((l) => l.diffId));
+    const top = deps.snapshots.get(chains[3] as string);
+    expect(top).toBeDefined();
+    expect(readFileSync(join(top?.path as string, "seen"), "utf8")).toBe("b\n");
+    expect(statSync(top?.path as string).mode & 0o7777).toBe(0o755);
   });
 
   it("prunes cache entries and the blobs only they use", async () => {

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, realpath, rename, rm, stat } from "node:fs/promises";
+import { chmod, chown, mkdir, readdir, readFile, realpath, rename, rm, stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join, relative } from "node:path";
 import type { Readable } from "node:stream";
@@ -263,6 +263,46 @@ export class SnapshotStore {
       });
       // The chain is committed bottom-up: a snapshot is only ever registered above its parent.
       await Promise.all(lowers);
+      return await this.#commit(tmp, layer, chainId, parent);
+    } catch (err) {
+      await rm(tmp, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  /**
+   * adoptLayer registers `dir`, the upper dir of an overlay that is no longer mounted, as the
+   * unpacked top layer of `image`, moving it into the store. An upper dir is already in the
+   * snapshot format (whiteouts as 0/0 devices, opaque dirs marked by overlay), and with the
+   * options this store mounts with (no redirect_dir, metacopy or index) it holds plain copies. The
+   * builder commits each step's upper dir as a layer and the next step needs exactly that layer
+   * as a lower dir: adopting it saves decompressing and writing the blob again. The caller must
+   * have stored a layer with the same content. Returns undefined (and leaves `dir` alone) when
+   * the chain is already unpacked or being unpacked, its parent chain is not unpacked, or `dir`
+   * is on another file system.
+   */
+  async adoptLayer(image: Unpackable, dir: string): Promise<SnapshotInfo | undefined> {
+    const layer = image.layers.at(-1);
+    if (layer === undefined) return undefined;
+    const chains = chainIds(image.layers.map((l) => l.diffId));
+    const chainId = chains.at(-1)!;
+    const parent = chains.at(-2);
+    if (this.#byChain.has(chainId) || this.#unpacking.has(chainId) || this.#streaming.has(chainId))
+      return undefined;
+    if (parent !== undefined && !this.#byChain.has(parent)) return undefined;
+    const tmp = join(this.snapshotsDir, `tmp-${randomBytes(6).toString("hex")}`);
+    await mkdir(tmp, { recursive: true, mode: 0o755 });
+    try {
+      await rename(dir, join(tmp, "fs"));
+    } catch (err) {
+      await rm(tmp, { recursive: true, force: true });
+      if (errnoCode(err) === "EXDEV") return undefined;
+      throw err;
+    }
+    try {
+      // The root of an unpacked layer is a fresh 0755 root-owned directory; so is this one.
+      await chown(join(tmp, "fs"), 0, 0);
+      await chmod(join(tmp, "fs"), 0o755);
       return await this.#commit(tmp, layer, chainId, parent);
     } catch (err) {
       await rm(tmp, { recursive: true, force: true });
