@@ -622,49 +622,6 @@ export class Networks {
   }
 
   /** #publish opens a proxy for every published port (`-p`, and `-P` for exposed ports). */
-  async #publish(rec: ContainerRecord): Promise<void> {
-    const target = Object.values(rec.networks ?? {})[0]?.IPAddress;
-    const bindings = wantedPorts(rec);
-    const ports: Record<string, PortBinding[]> = {};
-    const proxies: PortProxy[] = [];
-    this.#proxies.set(rec.id, proxies);
-    for (const [key, list] of Object.entries(bindings)) {
-      const [portStr, proto = "tcp"] = key.split("/");
-      const containerPort = Number(portStr);
-      if (list.length === 0 || !target) continue;
-      ports[key] = [];
-      for (const b of list) {
-        const p = await listenInRange({
-          proto: proto === "udp" ? "udp" : "tcp",
-          hostIp: b.HostIp || "0.0.0.0",
-          hostPort: b.HostPort,
-          targetIp: target,
-          targetPort: containerPort,
-        });
-        proxies.push(p);
-        ports[key].push({ HostIp: p.binding.hostIp, HostPort: String(p.binding.hostPort) });
-      }
-    }
-    rec.ports = ports;
-    for (const f of this.#forwards(rec)) await this.#firewall.publishPort(f);
-  }
-
-  /**
-   * #forwards lists the kernel forwarding rules of the container's published ports: each goes to
-   * its address on its first network (the proxy bound to the port serves what the rules miss).
-   */
-  #forwards(rec: ContainerRecord): PublishedPort[] {
-    const [name, ep] = Object.entries(rec.networks ?? {})[0] ?? [];
-    if (!name || !ep?.IPAddress || !rec.ports) return [];
-    const bridge = (this.#records.get(ep.NetworkID ?? "") ?? this.#byName(name))?.bridge;
-    if (!bridge) return [];
-    const out: PublishedPort[] = [];
-    for (const [key, list] of Object.entries(rec.ports)) {
-      const [port, proto = "tcp"] = key.split("/");
-      if (proto !== "tcp" && proto !== "udp") continue;
-      for (const b of list) {
-        out.push({
-          bridge,
   /** setReadiness tells shared ports which replicas may take connections (the health service's view). */
   setReadiness(ready: (id: string) => boolean): void {
     this.#ready = ready;
@@ -718,25 +675,70 @@ export class Networks {
     this.#joined.delete(id);
   }
 
-          proto,
-          hostIp: b.HostIp,
-          hostPort: Number(b.HostPort),
-          targetIp: ep.IPAddress,
-          targetPort: Number(port),
-        });
+  async #publish(rec: ContainerRecord): Promise<void> {
+    const target = Object.values(rec.networks ?? {})[0]?.IPAddress;
+    const bindings = wantedPorts(rec);
+    const ports: Record<string, PortBinding[]> = {};
+    const proxies: PortProxy[] = [];
+    this.#proxies.set(rec.id, proxies);
     const group = replicaGroup(rec);
-      }
-    }
-    return out;
-  }
-
-  #byName(name: string): NetworkRecord | undefined {
+    for (const [key, list] of Object.entries(bindings)) {
+      const [portStr, proto = "tcp"] = key.split("/");
+      const containerPort = Number(portStr);
+      if (list.length === 0 || !target) continue;
+      ports[key] = [];
+      for (const b of list) {
         if (group && proto === "tcp" && /^\d+$/.test(b.HostPort)) {
           const hostIp = b.HostIp || "0.0.0.0";
           await this.#share(rec, group, hostIp, Number(b.HostPort), { ip: target, port: containerPort });
           ports[key].push({ HostIp: hostIp, HostPort: b.HostPort });
           continue;
         }
+        const p = await listenInRange({
+          proto: proto === "udp" ? "udp" : "tcp",
+          hostIp: b.HostIp || "0.0.0.0",
+          hostPort: b.HostPort,
+          targetIp: target,
+          targetPort: containerPort,
+        });
+        proxies.push(p);
+        ports[key].push({ HostIp: p.binding.hostIp, HostPort: String(p.binding.hostPort) });
+      }
+    }
+    rec.ports = ports;
+    for (const f of this.#forwards(rec)) await this.#firewall.publishPort(f);
+  }
+
+  /**
+   * #forwards lists the kernel forwarding rules of the container's published ports: each goes to
+   * its address on its first network (the proxy bound to the port serves what the rules miss).
+   */
+  #forwards(rec: ContainerRecord): PublishedPort[] {
+    const [name, ep] = Object.entries(rec.networks ?? {})[0] ?? [];
+    if (!name || !ep?.IPAddress || !rec.ports) return [];
+    const bridge = (this.#records.get(ep.NetworkID ?? "") ?? this.#byName(name))?.bridge;
+    if (!bridge) return [];
+    const out: PublishedPort[] = [];
+    for (const [key, list] of Object.entries(rec.ports)) {
+      const [port, proto = "tcp"] = key.split("/");
+      if (proto !== "tcp" && proto !== "udp") continue;
+      for (const b of list) {
+        // Shared ports are spread by their proxy, not forwarded to one replica by the kernel.
+        if (this.#joined.get(rec.id)?.includes(`${b.HostIp}:${b.HostPort}/${proto}`)) continue;
+        out.push({
+          bridge,
+          proto,
+          hostIp: b.HostIp,
+          hostPort: Number(b.HostPort),
+          targetIp: ep.IPAddress,
+          targetPort: Number(port),
+        });
+      }
+    }
+    return out;
+  }
+
+  #byName(name: string): NetworkRecord | undefined {
     return [...this.#records.values()].find((r) => r.Name === name);
   }
 
@@ -752,24 +754,23 @@ export class Networks {
     }
     for (const p of this.#proxies.get(rec.id) ?? []) await p.close().catch(() => {});
     this.#proxies.delete(rec.id);
+    await this.#leaveShared(rec.id);
     for (const ep of Object.values(rec.networks ?? {})) {
       if (ep.hostIfName)
         await disconnectEndpoint(ep.hostIfName).catch((err) =>
           this.#log(`veth ${ep.hostIfName}: ${(err as Error).message}`),
         );
       if (ep.IPAddress && ep.NetworkID) this.#used.get(ep.NetworkID)?.delete(ep.IPAddress);
+      const net = ep.EndpointID ? this.#records.get(ep.NetworkID ?? "") : undefined;
+      if (net && rec.config) this.#event("disconnect", net, rec.id);
       clearEndpoint(ep);
     }
     if (rec.sandboxKey && !rec.sandboxOwner)
-      const net = ep.EndpointID ? this.#records.get(ep.NetworkID ?? "") : undefined;
-      if (net && rec.config) this.#event("disconnect", net, rec.id);
       await removeNetns(rec.sandboxKey).catch((err) =>
         this.#log(`netns ${rec.sandboxKey}: ${(err as Error).message}`),
       );
     delete rec.sandboxKey;
     delete rec.sandboxOwner;
-        // Shared ports are spread by their proxy, not forwarded to one replica by the kernel.
-        if (this.#joined.get(rec.id)?.includes(`${b.HostIp}:${b.HostPort}/${proto}`)) continue;
     delete rec.ports;
   }
 
@@ -785,11 +786,22 @@ export class Networks {
     const target = Object.values(rec.networks ?? {})[0]?.IPAddress;
     const proxies: PortProxy[] = [];
     this.#proxies.set(rec.id, proxies);
+    const group = replicaGroup(rec);
     for (const [key, list] of Object.entries(rec.ports ?? {})) {
       const [portStr, proto = "tcp"] = key.split("/");
+      const fixed = new Set(
+        (wantedPorts(rec)[key] ?? []).map((b) => b.HostPort).filter((p) => /^\d+$/.test(p)),
+      );
       for (const b of list) {
         if (!target) continue;
         try {
+          if (group && proto === "tcp" && fixed.has(b.HostPort)) {
+            await this.#share(rec, group, b.HostIp, Number(b.HostPort), {
+              ip: target,
+              port: Number(portStr),
+            });
+            continue;
+          }
           proxies.push(
             await PortProxy.listen({
               proto: proto === "udp" ? "udp" : "tcp",
@@ -799,7 +811,6 @@ export class Networks {
               targetPort: Number(portStr),
             }),
           );
-    await this.#leaveShared(rec.id);
         } catch (err) {
           this.#log(`port ${b.HostIp}:${b.HostPort} of ${rec.id}: ${(err as Error).message}`);
         }
@@ -829,22 +840,11 @@ export class Networks {
       throw new Forbidden(`endpoint with name ${rec.name} already exists in network ${net.Name}`);
     const ep = this.#endpointConfig(net, cfg);
     if (rec.state.status === "running" && rec.sandboxKey && !rec.sandboxOwner) {
-    const group = replicaGroup(rec);
       await this.#plug(rec, net, ep, Object.keys(rec.networks).length);
     }
-      const fixed = new Set(
-        (wantedPorts(rec)[key] ?? []).map((b) => b.HostPort).filter((p) => /^\d+$/.test(p)),
-      );
     rec.networks[net.Name] = ep;
   }
 
-          if (group && proto === "tcp" && fixed.has(b.HostPort)) {
-            await this.#share(rec, group, b.HostIp, Number(b.HostPort), {
-              ip: target,
-              port: Number(portStr),
-            });
-            continue;
-          }
   /** disconnect detaches a container from a network (docker's `network disconnect`). */
   async disconnect(rec: ContainerRecord, idOrName: string, force = false): Promise<void> {
     let name: string | undefined;
@@ -958,6 +958,22 @@ function wantedPorts(rec: ContainerRecord): Record<string, PortBinding[]> {
   return out;
 }
 
+/** A host port bound once and spread over the members of a compose service. */
+interface SharedPort {
+  group: string;
+  proxy: PortProxy;
+  members: Map<string, Target>;
+}
+
+/** replicaGroup names the compose service a container is a replica of (docker compose's labels). */
+function replicaGroup(rec: ContainerRecord): string | undefined {
+  const l = rec.config.Labels ?? {};
+  const project = l["com.docker.compose.project"];
+  const service = l["com.docker.compose.service"];
+  if (!project || !service || l["com.docker.compose.oneoff"] === "True") return undefined;
+  return `${project}/${service}`;
+}
+
 function normPort(k: string): string {
   return k.includes("/") ? k : `${k}/tcp`;
 }
@@ -1001,22 +1017,6 @@ function untilMs(v: string): number {
 function matchNetwork(r: NetworkRecord, f: Filters, used: boolean): boolean {
   const any = (key: string, pred: (v: string) => boolean) => matchAny(f[key], pred);
   const builtin = (PREDEFINED as readonly string[]).includes(r.Name);
-/** A host port bound once and spread over the members of a compose service. */
-interface SharedPort {
-  group: string;
-  proxy: PortProxy;
-  members: Map<string, Target>;
-}
-
-/** replicaGroup names the compose service a container is a replica of (docker compose's labels). */
-function replicaGroup(rec: ContainerRecord): string | undefined {
-  const l = rec.config.Labels ?? {};
-  const project = l["com.docker.compose.project"];
-  const service = l["com.docker.compose.service"];
-  if (!project || !service || l["com.docker.compose.oneoff"] === "True") return undefined;
-  return `${project}/${service}`;
-}
-
   return (
     any("name", (v) => r.Name.includes(v)) &&
     any("id", (v) => r.Id.startsWith(v)) &&
