@@ -47,6 +47,8 @@ export interface ExtractLimits {
 
 /** MAX_ARCHIVE_ENTRIES bounds the entries of an image archive (a docker save of many images has a few thousand). */
 export const MAX_ARCHIVE_ENTRIES = 100_000;
+/** WRITE_BUFFER is how many bytes of a member may queue for its file (1 MiB). */
+const WRITE_BUFFER = 1 << 20;
 /** MAX_SYMLINK_HOPS bounds symlink resolution inside an archive (as the kernel's 40). */
 export const MAX_SYMLINK_HOPS = 40;
 
@@ -128,6 +130,7 @@ export class ArchiveDir {
             let inspector: Inspector | undefined;
             let sniffed = false;
             const counting = new Transform({
+              highWaterMark: WRITE_BUFFER,
               transform(chunk: Buffer, _enc, cb: TransformCallback) {
                 size += chunk.length;
                 total += chunk.length;
@@ -145,7 +148,12 @@ export class ArchiveDir {
               },
             });
             try {
-              await pipeline(entry, counting, createWriteStream(path, { flags: "wx", mode: 0o600 }));
+              // A deep write buffer: chunks queue while one write is out and go in one writev.
+              await pipeline(
+                entry,
+                counting,
+                createWriteStream(path, { flags: "wx", mode: 0o600, highWaterMark: WRITE_BUFFER }),
+              );
             } catch (err) {
               inspector?.abort();
               throw err;
