@@ -132,6 +132,8 @@ async function main(): Promise<void> {
     const force = setTimeout(() => process.exit(0), 5000);
     force.unref();
     await server.close();
+    // A --rm removal answered already may still be releasing its mount and layer: let it finish.
+    await engine.containers.removalsSettled();
     engine.close();
     process.exit(0);
   };
