@@ -244,11 +244,14 @@ class Applier {
       for (const dir of this.opaques) await this.emulateOpaque(dir);
       await this.fixDirTimes();
     } catch (err) {
+      // What failed first wins: a feed error from before we stopped, else this one (destroying the
+      // input below makes the feed fail too, with a "Premature close" that is only a consequence).
+      const earlier = feedError;
       stopped = true;
       stream.destroy();
       extract.destroy();
       await feed;
-      const first = feedError ?? parseError ?? err;
+      const first = earlier ?? parseError ?? err;
       if (isBerthError(first)) throw first;
       throw new InvalidArgument(`invalid tar stream: ${(first as Error)?.message ?? String(first)}`, {
         cause: first,
