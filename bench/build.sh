@@ -150,6 +150,9 @@ build_cmd() {
 }
 reset_cache() {
   "$DOCKER28" rmi -f bench:build >/dev/null 2>&1 || true
+  # The classic builder's cache is its intermediate images: earlier builds leave branches that
+  # `rmi` of the tag does not reach (a "cold" build of the original context would hit them).
+  for _ in 1 2 3; do "$DOCKER28" image prune -f >/dev/null 2>&1 || true; done
   "$DOCKER28" builder prune -af >/dev/null 2>&1 || true
   DOCKER_BUILDKIT=1 "$DOCKER20" builder prune -af >/dev/null 2>&1 || true
 }
@@ -173,10 +176,10 @@ for i in $(seq 1 "$N"); do
     export DOCKER_HOST=unix://${SOCK[${DAEMON[$c]}]}
     printf 'file 1\n' >"$ctx/src/d1/f1.txt"
     reset_cache
-    t0=$(now); build_cmd "$c" >/dev/null 2>>"$T/build.err" || die "$c cold build failed"; t1=$(now)
-    build_cmd "$c" >/dev/null 2>>"$T/build.err" || die "$c rebuild failed"; t2=$(now)
+    t0=$(now); build_cmd "$c" >/dev/null 2>>"$T/build.err" || die "$c cold build failed: $(tail -5 "$T/build.err")"; t1=$(now)
+    build_cmd "$c" >/dev/null 2>>"$T/build.err" || die "$c rebuild failed: $(tail -5 "$T/build.err")"; t2=$(now)
     printf 'file 1 changed %s %s\n' "$i" "$c" >"$ctx/src/d1/f1.txt"
-    t3=$(now); build_cmd "$c" >/dev/null 2>>"$T/build.err" || die "$c one-file rebuild failed"; t4=$(now)
+    t3=$(now); build_cmd "$c" >/dev/null 2>>"$T/build.err" || die "$c one-file rebuild failed: $(tail -5 "$T/build.err")"; t4=$(now)
     COLD[$c]+="$(echo "$t1 - $t0" | bc) "
     NOCHANGE[$c]+="$(echo "$t2 - $t1" | bc) "
     ONEFILE[$c]+="$(echo "$t4 - $t3" | bc) "
