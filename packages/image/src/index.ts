@@ -37,6 +37,7 @@ export {
   type SnapshotInfo,
   SnapshotStore,
   type Unpackable,
+  type UnpackStreamOptions,
 } from "./SnapshotStore.ts";
 export {
   buildSaveMetadata,

@@ -52,15 +52,15 @@ export interface PullOptions {
   readonly onLayerStored?: (layer: StoredLayer) => void;
   /**
    * Called as each layer download (each attempt) starts, with the layers up to it (bottom
-   * first, this one last), a stream of its blob's bytes as they arrive, and a promise that
-   * resolves once those bytes are verified (digest, size and diff ID) and stored, or rejects.
-   * Lets a caller unpack while downloading; it must consume `blob` (resume it to give up) and
-   * must not use what it unpacked before `verified` resolves. A blob listed at several indexes
-   * is offered once, for its lowest.
+   * first, this one last), the layer's uncompressed tar bytes as the diff ID check decompresses
+   * them, and a promise that resolves once those bytes are verified (blob digest, size and diff
+   * ID) and stored, or rejects. Lets a caller unpack while downloading; it must consume `tar`
+   * (resume it to give up) and must not use what it unpacked before `verified` resolves. A blob
+   * listed at several indexes is offered once, for its lowest.
    */
   readonly unpackLayer?: (
     layers: ReadonlyArray<{ digest: Digest; diffId: Digest }>,
-    blob: Readable,
+    tar: Readable,
     verified: Promise<void>,
   ) => void;
   readonly signal?: AbortSignal;
