@@ -1,74 +1,23 @@
-import { execFileSync, spawnSync } from "node:child_process";
-import { createReadStream, readFileSync, statSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, rm, rmdir, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { ContentStore, chainIds, ImageStore, SnapshotStore } from "@berth/image";
+import { execFileSync } from "node:child_process";
+import { readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { type ContentStore, chainIds, type ImageStore } from "@berth/image";
 import { OCI_LAYER_GZIP, OCI_LAYER_ZSTD } from "@berth/oci";
-import { Runtime } from "@berth/runtime";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BuildCache, type BuildDeps, type BuildOptions, type BuildProgress, build } from "../src/index.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type BuildCache, type BuildDeps, type BuildProgress, build } from "../src/index.ts";
+import { type BuildFixture, canBuild, useBuildFixture } from "./buildFixture.ts";
 
-const repo = resolve(import.meta.dirname, "../../..");
-const isRoot = process.getuid?.() === 0;
-const haveTools =
-  spawnSync("runc", ["--version"]).status === 0 &&
-  spawnSync("conmon", ["--version"]).status === 0 &&
-  spawnSync("zstd", ["--version"]).status === 0;
-
-describe.skipIf(!isRoot || !haveTools)("build pipeline: concurrent stages, zstd layers, cache prune", () => {
+describe.skipIf(!canBuild("zstd"))("build pipeline: concurrent stages, zstd layers, cache prune", () => {
+  const f = useBuildFixture({ prefix: "bp", cache: true });
   let tmp: string;
   let deps: BuildDeps;
   let images: ImageStore;
   let content: ContentStore;
   let cache: BuildCache;
-  const cgroupParent = `/berth-bp-test-${process.pid}`;
-
-  beforeAll(async () => {
-    tmp = await mkdtemp(join(tmpdir(), "bp-"));
-    const bbTar = join(tmp, "busybox.tar");
-    execFileSync(join(repo, "test-fixtures/busybox/make-rootfs.sh"), [bbTar]);
-    content = await ContentStore.open(join(tmp, "store"));
-    images = await ImageStore.open({ root: join(tmp, "store"), content });
-    const snapshots = await SnapshotStore.open({ root: join(tmp, "store"), content });
-    await images.importRootfs(createReadStream(bbTar), { ref: "busybox:latest" });
-    const runtime = new Runtime({ stateRoot: join(tmp, "rt"), logger: { warn: () => {} } });
-    cache = await BuildCache.open(join(tmp, "store"), content);
-    deps = {
-      images,
-      snapshots,
-      content,
-      runtime,
-      root: join(tmp, "store"),
-      workDir: join(tmp, "w"),
-      cgroupParent,
-      cache,
-    };
+  beforeAll(() => {
+    ({ tmp, deps, images, content, cache } = f as BuildFixture & { cache: BuildCache });
   });
-
-  afterAll(async () => {
-    for (const ctrl of await readdir("/sys/fs/cgroup").catch(() => [] as string[])) {
-      await rmdir(join("/sys/fs/cgroup", ctrl, cgroupParent)).catch(() => {});
-    }
-    for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
-      const mp = line.split(" ")[4];
-      if (mp?.startsWith(tmp)) spawnSync("umount", ["-l", mp]);
-    }
-    await rm(tmp, { recursive: true, force: true });
-  });
-
-  async function context(name: string, files: Record<string, string>): Promise<string> {
-    const dir = join(tmp, "ctx", name);
-    await mkdir(dir, { recursive: true });
-    for (const [rel, data] of Object.entries(files)) await writeFile(join(dir, rel), data);
-    return dir;
-  }
-
-  async function run(opts: BuildOptions) {
-    const events: BuildProgress[] = [];
-    const r = await build(opts, deps, (e) => events.push(e));
-    return { ...r, events, output: events.map((e) => e.stream).join("") };
-  }
+  const { context, run } = f;
 
   const twoBranches = `FROM busybox AS a
 RUN sleep 1; cut -d' ' -f1 /proc/uptime > /t; echo built-a

@@ -1,105 +1,24 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createReadStream, readFileSync } from "node:fs";
-import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
+import { chmod, lstat, readdir, readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { applyLayer, decompress } from "@berth/archive";
-import { ContentStore, ImageStore, SnapshotStore } from "@berth/image";
-import { Runtime } from "@berth/runtime";
-import * as tar from "tar-stream";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BuildDeps, type BuildOptions, type BuildProgress, build } from "../src/index.ts";
+import type { ImageStore } from "@berth/image";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type BuildFixture, canBuild, useBuildFixture } from "./buildFixture.ts";
 
 const repo = resolve(import.meta.dirname, "../../..");
-const isRoot = process.getuid?.() === 0;
-const haveTools =
-  spawnSync("runc", ["--version"]).status === 0 && spawnSync("conmon", ["--version"]).status === 0;
 
-describe.skipIf(!isRoot || !haveTools)("RUN/COPY/ADD features with real runc, conmon and overlayfs", () => {
+describe.skipIf(!canBuild())("RUN/COPY/ADD features with real runc, conmon and overlayfs", () => {
+  const f = useBuildFixture({ prefix: "bf" });
   let tmp: string;
-  let deps: BuildDeps;
   let images: ImageStore;
-  let content: ContentStore;
-  const cgroupParent = `/berth-build-test-${process.pid}`;
-
-  beforeAll(async () => {
-    // A short path: conmon's attach socket path must fit in 107 bytes.
-    tmp = await mkdtemp(join(tmpdir(), "bb-"));
-    const bbTar = join(tmp, "busybox.tar");
-    execFileSync(join(repo, "test-fixtures/busybox/make-rootfs.sh"), [bbTar]);
-    content = await ContentStore.open(join(tmp, "store"));
-    images = await ImageStore.open({ root: join(tmp, "store"), content });
-    const snapshots = await SnapshotStore.open({ root: join(tmp, "store"), content });
-    await images.importRootfs(createReadStream(bbTar), { ref: "busybox:latest" });
-    const runtime = new Runtime({ stateRoot: join(tmp, "rt"), logger: { warn: () => {} } });
-    deps = {
-      images,
-      snapshots,
-      content,
-      runtime,
-      root: join(tmp, "store"),
-      workDir: join(tmp, "w"),
-      cgroupParent,
-    };
+  beforeAll(() => {
+    ({ tmp, images } = f as BuildFixture);
   });
-
-  afterAll(async () => {
-    for (const ctrl of await readdir("/sys/fs/cgroup").catch(() => [] as string[])) {
-      await rmdir(join("/sys/fs/cgroup", ctrl, cgroupParent)).catch(() => {});
-    }
-    const mounts = readFileSync("/proc/self/mountinfo", "utf8");
-    for (const line of mounts.split("\n")) {
-      const mp = line.split(" ")[4];
-      if (mp?.startsWith(tmp)) spawnSync("umount", ["-l", mp]);
-    }
-    await rm(tmp, { recursive: true, force: true });
-  });
-
-  async function context(name: string, files: Record<string, string>): Promise<string> {
-    const dir = join(tmp, "ctx", name);
-    for (const [rel, data] of Object.entries(files)) {
-      await mkdir(join(dir, rel, ".."), { recursive: true });
-      await writeFile(join(dir, rel), data);
-    }
-    await mkdir(dir, { recursive: true });
-    return dir;
-  }
-
-  async function run(opts: BuildOptions) {
-    const events: BuildProgress[] = [];
-    const r = await build(opts, deps, (e) => events.push(e));
-    return { ...r, events, output: events.map((e) => e.stream).join("") };
-  }
-
-  /** unpack applies every layer of an image (OCI whiteouts) into a fresh directory. */
-  async function unpack(imageId: string): Promise<string> {
-    const rec = images.resolve(imageId);
-    const dir = await mkdtemp(join(tmp, "unpacked-"));
-    for (const l of rec.layers) await applyLayer(dir, await content.readStream(l.digest));
-    return dir;
-  }
-
-  async function layerNames(digest: string): Promise<string[]> {
-    const { stream } = await decompress(await content.readStream(digest));
-    const ex = tar.extract();
-    stream.pipe(ex);
-    const names: string[] = [];
-    for await (const e of ex as unknown as AsyncIterable<{ header: { name: string }; resume(): void }>) {
-      names.push(e.header.name);
-      e.resume();
-    }
-    return names;
-  }
-
-  const exists = (p: string) =>
-    lstat(p).then(
-      () => true,
-      () => false,
-    );
+  const { context, run, unpack, layerNames, exists } = f;
 
   it("runs RUN heredocs: plain body, #! script, several on one line, <<- and quoted delimiters", async () => {
     const ctx = await context("heredoc", {
