@@ -1,10 +1,12 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { get } from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { repo, run, useDaemon } from "./harness.ts";
+import { freePort, httpGet } from "./net.ts";
+
+/** python under --cpus 0.1 starts slowly: wait up to 30 s for the app. */
+const PAGE = { tries: 150, delayMs: 200, timeoutMs: 10_000 };
 
 // Part of the seed's workflow: the python:3 base made by test-fixtures/python/make-image.sh
 // (debootstrap, cached under test-fixtures/.cache) and `berth build -t friendlyhello` of the
@@ -83,7 +85,7 @@ describe.skipIf(!canMake)("friendlyhello", () => {
       const r = cli === "docker" ? d.docker(args) : d.berth(args);
       expect(r.code, r.stderr).toBe(0);
       try {
-        const page = await fetchPage(port);
+        const page = await httpGet(port, PAGE);
         expect(page).toContain("<h3>Hello World!</h3>");
         expect(page).toContain(`<b>Hostname:</b> ${r.stdout.trim().slice(0, 12)}`);
       } finally {
@@ -115,7 +117,7 @@ describe.skipIf(!canMake)("friendlyhello", () => {
       expect(limits).toBe(`100000000 ${50 * 1024 * 1024}`);
       const hosts = new Set<string>();
       for (let i = 0; i < 15; i++) {
-        const page = await fetchPage(port);
+        const page = await httpGet(port, PAGE);
         expect(page).toContain("<h3>Hello World!</h3>");
         hosts.add(/<b>Hostname:<\/b> (\w+)/.exec(page)?.[1] ?? "");
       }
@@ -130,7 +132,7 @@ describe.skipIf(!canMake)("friendlyhello", () => {
         restarted = d.docker(["inspect", "-f", "{{.RestartCount}} {{.State.Status}}", victim]).stdout.trim();
       }
       expect(restarted).toBe("1 running");
-      expect(await fetchPage(port)).toContain("Hello World!");
+      expect(await httpGet(port, PAGE)).toContain("Hello World!");
     } finally {
       compose("down");
       rmSync(dir, { recursive: true, force: true });
@@ -140,34 +142,3 @@ describe.skipIf(!canMake)("friendlyhello", () => {
     );
   }, 300_000);
 });
-
-/** freePort asks the kernel for a port nobody listens on now. */
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-/** fetchPage GETs / from 127.0.0.1:port, retrying while the app starts (python under --cpus 0.1 is slow). */
-async function fetchPage(port: number): Promise<string> {
-  for (let i = 0; ; i++) {
-    try {
-      return await new Promise<string>((resolve, reject) => {
-        const req = get({ host: "127.0.0.1", port, path: "/", agent: false, timeout: 10_000 }, (res) => {
-          let body = "";
-          res.on("data", (c: Buffer) => {
-            body += c.toString();
-          });
-          res.on("end", () => resolve(body));
-        });
-        req.on("timeout", () => req.destroy(new Error("timeout")));
-        req.on("error", reject);
-      });
-    } catch (err) {
-      if (i >= 150) throw err;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-}

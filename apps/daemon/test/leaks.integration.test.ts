@@ -1,8 +1,8 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
 import { mountsUnder, useDaemon } from "./harness.ts";
+import { freePorts } from "./net.ts";
 
 // The issue's no-leak proof: 30 containers with published ports on user networks and the default
 // bridge are created and removed in every way docker offers (--rm, stop then rm, rm -f), with a
@@ -15,20 +15,6 @@ function ok(args: string[], timeoutMs = 60_000): string {
   if (r.code !== 0)
     throw new Error(`docker ${args.join(" ")} exited ${r.code}: ${r.stderr}\n${d.log.slice(-2000)}`);
   return r.stdout;
-}
-
-/** freePorts asks the kernel for `n` distinct ports nobody listens on now. */
-async function freePorts(n: number): Promise<number[]> {
-  const servers = [];
-  const ports: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const srv = createServer();
-    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-    ports.push((srv.address() as { port: number }).port);
-    servers.push(srv);
-  }
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
 }
 
 function links(): string[] {

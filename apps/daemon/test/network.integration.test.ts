@@ -1,8 +1,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { get } from "node:http";
-import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
 import { mountsUnder, useDaemon } from "./harness.ts";
+import { freePort, httpGet } from "./net.ts";
 
 // Networks, name resolution, isolation and published ports through the real docker CLI (v28)
 // against berthd. Traffic goes only to 127.0.0.1 and to addresses inside namespaces of this test.
@@ -20,28 +19,6 @@ function webCmd(text: string): string[] {
   return ["sh", "-c", `mkdir -p /www && echo ${text} > /www/index.html && exec httpd -f -p 80 -h /www`];
 }
 
-/** httpGet fetches a URL on 127.0.0.1, retrying while the server in the container starts. */
-async function httpGet(port: number, tries = 50): Promise<string> {
-  for (let i = 0; ; i++) {
-    try {
-      return await new Promise<string>((resolve, reject) => {
-        const req = get({ host: "127.0.0.1", port, path: "/", timeout: 3000 }, (res) => {
-          let body = "";
-          res.on("data", (c: Buffer) => {
-            body += c.toString();
-          });
-          res.on("end", () => resolve(body));
-        });
-        req.on("timeout", () => req.destroy(new Error("timeout")));
-        req.on("error", reject);
-      });
-    } catch (err) {
-      if (i >= tries) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
-
 /** HTTP GET of `/` with busybox nc (busybox-static's wget crashes in glibc's static NSS). */
 const NC_GET = `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3`;
 
@@ -55,15 +32,6 @@ function fetchIp(network: string, ip: string): { code: number; stdout: string; s
 function fetchByName(network: string, name: string): { code: number; stdout: string; stderr: string } {
   const script = `ip=$(nslookup ${name} | awk '/^Address/ {a=$NF} END {print a}'); echo "$ip" >&2; ${NC_GET} "$ip" 80 | sed '1,/^\r*$/d'`;
   return d.docker(["run", "--rm", "--network", network, "busybox", "sh", "-c", script]);
-}
-
-/** freePort asks the kernel for a port nobody listens on now. */
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 function links(): string[] {
@@ -215,7 +183,7 @@ describe("networks", () => {
     expect(d.berth(["port", "pub", "80/tcp"]).stdout).toContain(`0.0.0.0:${fixed}`);
     ok(["rm", "-f", "pub"]);
     expect(dnatRules(fixed)).toEqual([]);
-    await expect(httpGet(fixed, 0)).rejects.toThrow();
+    await expect(httpGet(fixed, { tries: 0 })).rejects.toThrow();
   });
 
   it("spreads one published port over the replicas of a compose service", async () => {
@@ -242,7 +210,7 @@ describe("networks", () => {
     expect([...after].sort()).toEqual(["seed-web-1", "seed-web-3"]);
     expect(ok(["port", "seed-web-3", "80"])).toContain(`0.0.0.0:${port}`);
     ok(["rm", "-f", "seed-web-1", "seed-web-3"]);
-    await expect(httpGet(port, 0)).rejects.toThrow();
+    await expect(httpGet(port, { tries: 0 })).rejects.toThrow();
   });
 
   it("puts containers on the default bridge, --network none with only lo, host with the host's links", () => {
@@ -297,7 +265,7 @@ describe("networks", () => {
     expect(links()).not.toContain(`br-${id.slice(0, 12)}`);
     expect(rulesFor(`br-${id.slice(0, 12)}`)).toEqual([]);
     expect(dnatRules(port)).toEqual([]);
-    await expect(httpGet(port, 0)).rejects.toThrow();
+    await expect(httpGet(port, { tries: 0 })).rejects.toThrow();
   });
 
   it("reports network events as dockerd does", () => {
