@@ -22,6 +22,7 @@ import { Canceled, InvalidArgument, isBerthError, ResourceExhausted } from "@ber
 import * as tar from "tar-stream";
 import { cleanName } from "./cleanName.ts";
 import { decompress } from "./decompress.ts";
+import { dropWritten } from "./dropWritten.ts";
 import { wrapFsError } from "./fsErrors.ts";
 import { canMknod, mknod } from "./mknod.ts";
 import { resolveInRoot, resolveInRootSync } from "./resolveInRoot.ts";
@@ -620,16 +621,7 @@ async function writeAll(fd: number, bufs: Buffer[], position: number): Promise<v
       writev(fd, rest, at, (err, n) => (err ? rej(err) : res(n)));
     });
     at += bytesWritten;
-    let skip = bytesWritten;
-    const next: Buffer[] = [];
-    for (const b of rest) {
-      if (skip >= b.length) {
-        skip -= b.length;
-        continue;
-      }
-      next.push(skip > 0 ? b.subarray(skip) : b);
-      skip = 0;
-    }
+    const next = dropWritten(rest, bytesWritten);
     if (bytesWritten === 0 && next.length > 0) throw new Error("short write: no bytes written");
     rest = next;
   }

@@ -7,6 +7,7 @@ export {
 export { cleanName } from "./cleanName.ts";
 export { type CreateTarOptions, createTar } from "./createTar.ts";
 export { type Compression, type Decompressed, decompress, detectCompression } from "./decompress.ts";
+export { dropWritten } from "./dropWritten.ts";
 export { measureTar, type TarMeasure } from "./measureTar.ts";
 export { type PackHeader, packEntry, packFile } from "./packEntry.ts";
 export { MAX_SYMLINKS, resolveInRoot, resolveInRootSync } from "./resolveInRoot.ts";

@@ -1,4 +1,5 @@
 import type { FileHandle } from "node:fs/promises";
+import { dropWritten } from "@berth/archive";
 
 /** WRITE_BATCH is how many bytes streamed writers gather before one writev (1 MiB). */
 export const WRITE_BATCH = 1024 * 1024;
@@ -12,16 +13,6 @@ export async function writevAll(fh: FileHandle, bufs: readonly Buffer[]): Promis
   while (rest.length > 0) {
     const { bytesWritten } = await fh.writev(rest);
     if (bytesWritten === 0) throw new Error("short write: no bytes written");
-    let skip = bytesWritten;
-    const next: Buffer[] = [];
-    for (const b of rest) {
-      if (skip >= b.length) {
-        skip -= b.length;
-        continue;
-      }
-      next.push(skip > 0 ? b.subarray(skip) : b);
-      skip = 0;
-    }
-    rest = next;
+    rest = dropWritten(rest, bytesWritten);
   }
 }
