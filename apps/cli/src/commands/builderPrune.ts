@@ -9,6 +9,7 @@ import { StatusError } from "../Command.ts";
 import { confirm } from "../confirm.ts";
 import { bool, list, str } from "../FlagParser.ts";
 import { humanSize, ramInBytes } from "../units.ts";
+import { FORCE_FLAG, PRUNE_FILTER_FLAG } from "./commonFlags.ts";
 import { parseFilters } from "./filters.ts";
 
 /** command is `berth builder prune`. */
@@ -24,13 +25,8 @@ export const command: CommandModule = {
         type: "bool",
         usage: "Remove all unused build cache, not just dangling ones",
       },
-      {
-        name: "filter",
-        type: "list",
-        valueName: "filter",
-        usage: 'Provide filter values (e.g. "until=24h")',
-      },
-      { name: "force", short: "f", type: "bool", usage: "Do not prompt for confirmation" },
+      { ...PRUNE_FILTER_FLAG, usage: 'Provide filter values (e.g. "until=24h")' },
+      FORCE_FLAG,
       {
         name: "keep-storage",
         type: "string",

@@ -32,3 +32,19 @@ export const OBJECT_FORMAT_FLAG: FlagSpec = {
   type: "string",
   usage: "Format output using a custom template ('json', 'TEMPLATE')",
 };
+
+/** PRUNE_FILTER_FLAG is `--filter` of the prune commands (no short form: `-f` is --force there). */
+export const PRUNE_FILTER_FLAG: FlagSpec = {
+  name: "filter",
+  type: "list",
+  valueName: "filter",
+  usage: 'Provide filter values (e.g. "until=<timestamp>")',
+};
+
+/** FORCE_FLAG is `-f, --force` of the prune commands. */
+export const FORCE_FLAG: FlagSpec = {
+  name: "force",
+  short: "f",
+  type: "bool",
+  usage: "Do not prompt for confirmation",
+};

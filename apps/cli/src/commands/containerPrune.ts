@@ -9,6 +9,7 @@ import type { CommandModule } from "../Command.ts";
 import { confirm } from "../confirm.ts";
 import { bool, list } from "../FlagParser.ts";
 import { humanSize } from "../units.ts";
+import { FORCE_FLAG, PRUNE_FILTER_FLAG } from "./commonFlags.ts";
 import { parseFilters } from "./filters.ts";
 
 /** PruneResult is one prune step's reclaimed bytes and its text (empty when nothing went). */
@@ -43,15 +44,7 @@ export const command: CommandModule = {
     name: "container prune",
     use: "[OPTIONS]",
     short: "Remove all stopped containers",
-    flags: [
-      {
-        name: "filter",
-        type: "list",
-        valueName: "filter",
-        usage: 'Provide filter values (e.g. "until=<timestamp>")',
-      },
-      { name: "force", short: "f", type: "bool", usage: "Do not prompt for confirmation" },
-    ],
+    flags: [PRUNE_FILTER_FLAG, FORCE_FLAG],
     args: { kind: "none" },
   },
   async run(inv) {

@@ -9,6 +9,7 @@ import type { CommandModule } from "../Command.ts";
 import { confirm } from "../confirm.ts";
 import { bool, list } from "../FlagParser.ts";
 import { humanSize } from "../units.ts";
+import { FORCE_FLAG, PRUNE_FILTER_FLAG } from "./commonFlags.ts";
 import type { PruneResult } from "./containerPrune.ts";
 import { parseFilters } from "./filters.ts";
 
@@ -42,13 +43,8 @@ export const command: CommandModule = {
     short: "Remove unused images",
     flags: [
       { name: "all", short: "a", type: "bool", usage: "Remove all unused images, not just dangling ones" },
-      {
-        name: "filter",
-        type: "list",
-        valueName: "filter",
-        usage: 'Provide filter values (e.g. "until=<timestamp>")',
-      },
-      { name: "force", short: "f", type: "bool", usage: "Do not prompt for confirmation" },
+      PRUNE_FILTER_FLAG,
+      FORCE_FLAG,
     ],
     args: { kind: "none" },
   },

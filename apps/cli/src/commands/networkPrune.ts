@@ -6,6 +6,7 @@
 import type { CommandModule } from "../Command.ts";
 import { confirm } from "../confirm.ts";
 import { bool, list } from "../FlagParser.ts";
+import { FORCE_FLAG, PRUNE_FILTER_FLAG } from "./commonFlags.ts";
 import { parseFilters } from "./filters.ts";
 
 /** command is `berth network prune`. */
@@ -14,15 +15,7 @@ export const command: CommandModule = {
     name: "network prune",
     use: "[OPTIONS]",
     short: "Remove all unused networks",
-    flags: [
-      {
-        name: "filter",
-        type: "list",
-        valueName: "filter",
-        usage: 'Provide filter values (e.g. "until=<timestamp>")',
-      },
-      { name: "force", short: "f", type: "bool", usage: "Do not prompt for confirmation" },
-    ],
+    flags: [PRUNE_FILTER_FLAG, FORCE_FLAG],
     args: { kind: "none" },
   },
   async run(inv) {

@@ -11,6 +11,7 @@ import type { CommandModule } from "../Command.ts";
 import { confirm } from "../confirm.ts";
 import { bool, list } from "../FlagParser.ts";
 import { humanSize } from "../units.ts";
+import { FORCE_FLAG, PRUNE_FILTER_FLAG } from "./commonFlags.ts";
 import { type PruneResult, runContainerPrune } from "./containerPrune.ts";
 import { parseFilters } from "./filters.ts";
 import { runImagePrune } from "./imagePrune.ts";
@@ -83,13 +84,8 @@ export const command: CommandModule = {
     short: "Remove unused data",
     flags: [
       { name: "all", short: "a", type: "bool", usage: "Remove all unused images not just dangling ones" },
-      {
-        name: "filter",
-        type: "list",
-        valueName: "filter",
-        usage: 'Provide filter values (e.g. "label=<key>=<value>")',
-      },
-      { name: "force", short: "f", type: "bool", usage: "Do not prompt for confirmation" },
+      { ...PRUNE_FILTER_FLAG, usage: 'Provide filter values (e.g. "label=<key>=<value>")' },
+      FORCE_FLAG,
       { name: "volumes", type: "bool", usage: "Prune anonymous volumes" },
     ],
     args: { kind: "none" },

@@ -8,6 +8,7 @@ import type { CommandModule } from "../Command.ts";
 import { confirm } from "../confirm.ts";
 import { bool, list } from "../FlagParser.ts";
 import { humanSize } from "../units.ts";
+import { FORCE_FLAG, PRUNE_FILTER_FLAG } from "./commonFlags.ts";
 import { parseFilters } from "./filters.ts";
 
 /** command is `berth volume prune`. */
@@ -18,13 +19,8 @@ export const command: CommandModule = {
     short: "Remove unused local volumes",
     flags: [
       { name: "all", short: "a", type: "bool", usage: "Remove all unused volumes, not just anonymous ones" },
-      {
-        name: "filter",
-        type: "list",
-        valueName: "filter",
-        usage: 'Provide filter values (e.g. "label=<label>")',
-      },
-      { name: "force", short: "f", type: "bool", usage: "Do not prompt for confirmation" },
+      { ...PRUNE_FILTER_FLAG, usage: 'Provide filter values (e.g. "label=<label>")' },
+      FORCE_FLAG,
     ],
     args: { kind: "none" },
   },
