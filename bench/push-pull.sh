@@ -14,61 +14,17 @@
 # Everything it starts lives under one mktemp dir and is stopped by PID at exit.
 set -euo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo=$(dirname "$here")
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 N=${BENCH_N:-3}
 LAYER_MB=${BENCH_LAYER_MB:-50}
 
-say() { printf '%s push-pull: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { say "error: $*"; exit 1; }
+bench_init push-pull docker-registry
 
-[ "$(id -u)" = 0 ] || die "needs root (it starts dockerd and berthd)"
-for tool in dockerd docker node runc conmon docker-registry; do command -v "$tool" >/dev/null || die "$tool is not installed"; done
+registry_pid=""
+bench_on_exit 'stop_pid "$registry_pid" registry'
 
-T=$(mktemp -d /tmp/berth-bench-pp.XXXXXX)
-chmod 711 "$T"
-CGROUP_PARENT=$(basename "$T")
-BERTH_BRIDGE="bpp$(printf '%s' "$T" | sha256sum | cut -c1-8)"
-dockerd_pid="" containerd_pid="" berthd_pid="" registry_pid=""
-
-stop_pid() { # stop_pid PID NAME: SIGTERM, wait up to 20 s, then SIGKILL
-  local pid=$1 name=$2 i
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
-  say "stopping $name (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  set +e
-  stop_pid "$dockerd_pid" dockerd
-  stop_pid "$containerd_pid" "dockerd's containerd"
-  stop_pid "$berthd_pid" berthd
-  stop_pid "$registry_pid" registry
-  awk -v t="$T/" 'index($2, t) == 1 { print $2 }' /proc/self/mounts | sort -r | while read -r m; do
-    umount "$m" 2>/dev/null || umount -l "$m"
-  done
-  ip link del "$BERTH_BRIDGE" 2>/dev/null
-  for table in filter nat; do
-    iptables -t "$table" -S 2>/dev/null | grep -F "berth:$BERTH_BRIDGE" | sed 's/^-A //' | while read -r rule; do
-      eval "iptables -t $table -D $rule" 2>/dev/null
-    done
-  done
-  for m in /sys/fs/cgroup/*/"$CGROUP_PARENT"; do [ -d "$m" ] && rmdir "$m" 2>/dev/null; done
-  if [ "${BENCH_KEEP:-}" = 1 ]; then say "kept $T"; else rm -rf "$T"; fi
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-if [ "${BENCH_SKIP_BUILD:-}" != 1 ]; then
-  say "building berthd and berth"
-  (cd "$repo/apps/daemon" && npx tsup >/dev/null)
-  (cd "$repo/apps/cli" && npx tsup >/dev/null)
-fi
+bench_build
 
 # --- the image: busybox plus 4 layers of random data, built the same way on both daemons ---
 rootfs=$T/busybox.tar
@@ -78,37 +34,10 @@ for i in 1 2 3 4; do head -c "$((LAYER_MB * 1000000))" /dev/urandom >"$T/ctx/dat
 printf 'FROM bench:base\nCOPY data1 /data1\nCOPY data2 /data2\nCOPY data3 /data3\nCOPY data4 /data4\n' >"$T/ctx/Dockerfile"
 
 # --- our own dockerd ---
-mkdir -p "$T/dd-data" "$T/dd-exec"
-printf '{"deprecated-key-path": "%s"}\n' "$T/dd-key.json" >"$T/daemon.json"
-say "starting dockerd ($(dockerd --version))"
-dockerd --config-file "$T/daemon.json" --data-root "$T/dd-data" --exec-root "$T/dd-exec" \
-  --pidfile "$T/dockerd.pid" -H "unix://$T/docker.sock" \
-  --containerd-namespace "$CGROUP_PARENT" --containerd-plugins-namespace "$CGROUP_PARENT-plugins" \
-  --bridge none --iptables=false --ip-forward=false --ip-masq=false --cgroup-parent "/$CGROUP_PARENT" \
-  >"$T/dockerd.log" 2>&1 &
-dockerd_pid=$!
-for i in $(seq 1 300); do
-  [ -S "$T/docker.sock" ] && DOCKER_HOST=unix://$T/docker.sock docker version >/dev/null 2>&1 && break
-  kill -0 "$dockerd_pid" 2>/dev/null || { tail -20 "$T/dockerd.log" >&2; die "dockerd exited"; }
-  sleep 0.2
-done
-cpid=$(cat "$T/dd-exec/containerd/containerd.pid" 2>/dev/null || true)
-if [ -n "$cpid" ] && tr '\0' ' ' <"/proc/$cpid/cmdline" 2>/dev/null | grep -qF "$T/dd-exec/containerd/"; then
-  containerd_pid=$cpid
-fi
+start_dockerd
 
 # --- our own berthd ---
-mkdir -p "$T/b-data" "$T/b"
-say "starting berthd"
-node "$repo/apps/daemon/bin/berthd.js" --data-root "$T/b-data" --exec-root "$T/b" \
-  --bridge "$BERTH_BRIDGE" --bip 10.253.251.1/24 --default-address-pool "base=10.253.0.0/16,size=24" \
-  >"$T/berthd.log" 2>&1 &
-berthd_pid=$!
-for i in $(seq 1 150); do
-  [ -S "$T/b/berth.sock" ] && DOCKER_HOST=unix://$T/b/berth.sock docker version >/dev/null 2>&1 && break
-  kill -0 "$berthd_pid" 2>/dev/null || { tail -20 "$T/berthd.log" >&2; die "berthd exited"; }
-  sleep 0.1
-done
+start_berthd 10.253.251.1/24 10.253.0.0/16
 
 declare -A SOCK=([dockerd]="$T/docker.sock" [berth]="$T/b/berth.sock")
 for d in dockerd berth; do
