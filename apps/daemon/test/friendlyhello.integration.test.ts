@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { repo, run, useDaemon } from "./harness.ts";
+import { repo, run, runAsync, useDaemon } from "./harness.ts";
 import { freePort, httpGet } from "./net.ts";
 
 /** python under --cpus 0.1 starts slowly: wait up to 30 s for the app. */
@@ -25,8 +25,11 @@ describe.skipIf(!canMake)("friendlyhello", () => {
     BERTH: `${process.execPath} ${join(repo, "apps/cli/bin/berth.js")}`,
   });
 
-  it("makes the python:3 base image (cached root file system) with both names", () => {
-    const r = run(join(repo, "test-fixtures/python/make-image.sh"), [], { env: env(), timeoutMs: 600_000 });
+  it("makes the python:3 base image (cached root file system) with both names", async () => {
+    const r = await runAsync(join(repo, "test-fixtures/python/make-image.sh"), [], {
+      env: env(),
+      timeoutMs: 600_000,
+    });
     expect(r.code, r.stderr).toBe(0);
     const tags = d.docker(["image", "inspect", "-f", "{{json .RepoTags}}", "python:3"]).stdout.trim();
     expect(JSON.parse(tags)).toEqual(["berth-fixtures/python:3", "python:3"]);

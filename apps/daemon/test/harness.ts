@@ -230,6 +230,37 @@ export function run(
   return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
 }
 
+/**
+ * runAsync is {@link run} without blocking the test process: use it for commands that may take
+ * a minute or more (debootstrap), since a test worker whose event loop is blocked that long
+ * misses vitest's RPC deadline ("Timeout calling onTaskUpdate") even though the test passed.
+ */
+export function runAsync(
+  cmd: string,
+  args: string[],
+  opts: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, {
+      env: { ...process.env, ...opts.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (b: Buffer) => {
+      stdout += b.toString();
+    });
+    child.stderr.on("data", (b: Buffer) => {
+      stderr += b.toString();
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 60_000);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
 /** mountsUnder lists mount points below a directory (for leak checks). */
 export function mountsUnder(dir: string): string[] {
   return readFileSync("/proc/self/mountinfo", "utf8")

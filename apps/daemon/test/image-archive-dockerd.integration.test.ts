@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { busyboxTar, repo, run, useDaemon } from "./harness.ts";
+import { busyboxTar, repo, run, runAsync, useDaemon } from "./harness.ts";
 import { hasDockerd, ReferenceDockerd } from "./referenceDockerd.ts";
 
 // Images move between berthd and a reference dockerd (Debian's docker.io 20.10) through
@@ -51,13 +51,16 @@ describe.skipIf(!hasDockerd())("save/load with a reference dockerd", () => {
 
   it.skipIf(run("sh", ["-c", "command -v debootstrap"]).code !== 0)(
     "the seed's friendlyhello, built by berth, saved, loaded into dockerd, answers Hello World! there",
-    () => {
+    async () => {
       const env = {
         DOCKER_HOST: d.host,
         BERTH_NO_AUTOSTART: "1",
         BERTH: `${process.execPath} ${join(repo, "apps/cli/bin/berth.js")}`,
       };
-      const mk = run(join(repo, "test-fixtures/python/make-image.sh"), [], { env, timeoutMs: 600_000 });
+      const mk = await runAsync(join(repo, "test-fixtures/python/make-image.sh"), [], {
+        env,
+        timeoutMs: 600_000,
+      });
       expect(mk.code, mk.stderr).toBe(0);
       const b = d.berth(["build", "-q", "-t", "friendlyhello", join(repo, "test-fixtures/friendlyhello")], {
         timeoutMs: 300_000,

@@ -125,6 +125,9 @@ const RETRYABLE_CODES = new Set([
   "UND_ERR_SOCKET",
 ]);
 
+/** Errors of a connection that never got anywhere: nobody listens, no such host, no route. */
+const CONNECT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
+
 /** isRetryable tells whether an error is a transient transport failure worth another attempt. */
 export function isRetryable(err: unknown): boolean {
   if (err instanceof Unavailable) return (err as { retryable?: boolean }).retryable !== false;
@@ -181,6 +184,8 @@ export class RegistryClient {
   readonly #endpoints = new Map<string, Promise<Endpoint>>();
   /** Per host: the challenges of `GET /v2/` (empty: no auth needed). */
   readonly #challenges = new Map<string, Challenge[]>();
+  /** Hosts that gave this client an HTTP answer (so a refused connection is worth retrying). */
+  readonly #answered = new Set<string>();
   /** Per host and scope set: a bearer token. */
   readonly #tokens = new Map<string, Token>();
   /** Credentials given to {@link login} for this client's lifetime, by host. */
@@ -305,6 +310,7 @@ export class RegistryClient {
       try {
         let auth = await this.#authorization(ep, req.scopes, req.signal);
         let res = await this.#send(ep, req, auth);
+        this.#answered.add(ep.host);
         if (res.status === 401 && canRetry) {
           const challenges = parseChallenges(res.headers["www-authenticate"]);
           res.body.resume();
@@ -327,7 +333,7 @@ export class RegistryClient {
         return res;
       } catch (err) {
         if (req.signal?.aborted) throw err;
-        if (canRetry && attempt < retries && isRetryable(err) && !(err instanceof Unauthorized)) {
+        if (canRetry && attempt < retries && this.#worthRetry(ep, err) && !(err instanceof Unauthorized)) {
           await sleep(delay * 2 ** attempt, req.signal);
           continue;
         }
@@ -353,6 +359,18 @@ export class RegistryClient {
     );
   }
 
+  /**
+   * #worthRetry: a transient transport failure, except that a registry which never answered this
+   * client (nobody listens, no such host) fails at once, as docker's does; one that answered
+   * before and now refuses is retried (it may be restarting mid-pull).
+   */
+  #worthRetry(ep: Endpoint, err: unknown): boolean {
+    const e = err as { code?: unknown; cause?: { code?: unknown } };
+    const code = e.code ?? e.cause?.code;
+    if (typeof code === "string" && CONNECT_CODES.has(code) && !this.#answered.has(ep.host)) return false;
+    return isRetryable(err);
+  }
+
   #dropTokens(host: string, scopes: readonly string[]): void {
     this.#tokens.delete(`${host} ${[...scopes].sort().join(" ")}`);
   }
@@ -369,6 +387,7 @@ export class RegistryClient {
           { method: "GET", url: new URL("/v2/", ep.base), scopes: [], ...(signal ? { signal } : {}) },
           undefined,
         );
+        this.#answered.add(ep.host);
         res.body.resume();
         if (res.status >= 500 && attempt < retries) {
           await sleep((this.#opts.retryDelayMs ?? 200) * 2 ** attempt, signal);
@@ -378,7 +397,7 @@ export class RegistryClient {
         this.#challenges.set(ep.host, challenges);
         return challenges;
       } catch (err) {
-        if (!signal?.aborted && attempt < retries && isRetryable(err)) {
+        if (!signal?.aborted && attempt < retries && this.#worthRetry(ep, err)) {
           await sleep((this.#opts.retryDelayMs ?? 200) * 2 ** attempt, signal);
           continue;
         }
