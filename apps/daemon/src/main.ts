@@ -7,7 +7,7 @@ import { Router } from "./Router.ts";
 import { buildRoutes } from "./routes/build.ts";
 import { containerOpsRoutes } from "./routes/containerOps.ts";
 import { containerRoutes } from "./routes/containers.ts";
-import { configureRegistries, distributionRoutes } from "./routes/distribution.ts";
+import { distributionRoutes } from "./routes/distribution.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { execRoutes } from "./routes/exec.ts";
 import { imageArchiveRoutes } from "./routes/imageArchive.ts";
@@ -92,6 +92,11 @@ async function main(): Promise<void> {
     root: String(args["data-root"]),
     runRoot: execRoot,
     runc: String(args.runtime),
+    registries: {
+      insecure: (args["insecure-registry"] as string[] | undefined) ?? [],
+      blocked: (args["blocked-registry"] as string[] | undefined) ?? [],
+      ...(args["certs-dir"] ? { certsDir: String(args["certs-dir"]) } : {}),
+    },
     network: {
       ...(args.bridge ? { bridgeName: String(args.bridge) } : {}),
       ...(args.bip ? { bridgeIp: String(args.bip) } : {}),
@@ -113,11 +118,6 @@ async function main(): Promise<void> {
   distributionRoutes(router, engine);
   volumeRoutes(router, engine);
   networkRoutes(router, engine);
-  configureRegistries({
-    insecure: (args["insecure-registry"] as string[] | undefined) ?? [],
-    blocked: (args["blocked-registry"] as string[] | undefined) ?? [],
-    ...(args["certs-dir"] ? { certsDir: String(args["certs-dir"]) } : {}),
-  });
   buildRoutes(router, engine);
   const server = new Server(router, dlog);
   await mkdir(dirname(socketPath), { recursive: true, mode: 0o711 });

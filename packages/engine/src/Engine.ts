@@ -17,6 +17,7 @@ import { ContainerStore } from "./ContainerStore.ts";
 import { Containers, RUNTIME_ID_CHARS } from "./Containers.ts";
 import { parseChanges } from "./changes.ts";
 import { containerSpec } from "./containerSpec.ts";
+import { Distribution, type RegistrySettings } from "./Distribution.ts";
 import { Events, ImageEvent, VolumeEvent } from "./Events.ts";
 import { Execs } from "./Execs.ts";
 import type { Filters } from "./filters.ts";
@@ -44,6 +45,8 @@ export interface EngineOptions {
   log?: (msg: string) => void;
   /** The default bridge and address pools (dockerd's `--bridge`, `--bip`, `--default-address-pool`). */
   network?: Pick<NetworksOptions, "bridgeName" | "bridgeIp" | "pools">;
+  /** Registry settings for pull, push and login (insecure, blocked, certs dir). */
+  registries?: RegistrySettings;
 }
 
 /** One line of container output, as `logs` yields it. */
@@ -89,6 +92,8 @@ export class Engine {
    * `ContainerEvent`, `NetworkEvent`, `ImageEvent`, `VolumeEvent`.
    */
   readonly events: Events;
+  /** The registry service: pull, push and login checks. */
+  readonly distribution: Distribution;
   /** The healthcheck monitors of running containers (`State.Health`). */
   readonly health: HealthMonitor;
   /** The network service (`docker network ...`, endpoints and published ports of containers). */
@@ -119,6 +124,12 @@ export class Engine {
     this.runRoot = opts.runRoot;
     this.images = parts.images;
     this.snapshots = parts.snapshots;
+    this.distribution = new Distribution({
+      images: parts.images,
+      snapshots: parts.snapshots,
+      events: parts.events,
+      ...(opts.registries ? { settings: opts.registries } : {}),
+    });
     this.runtime = parts.runtime;
     this.containers = parts.containers;
     this.execs = parts.execs;

@@ -16,6 +16,7 @@ export * from "./changes.ts";
 export * from "./containerChanges.ts";
 export * from "./containerTop.ts";
 export * from "./containerUpdate.ts";
+export * from "./Distribution.ts";
 export * from "./Engine.ts";
 export * from "./Events.ts";
 export * from "./Execs.ts";

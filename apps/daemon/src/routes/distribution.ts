@@ -1,15 +1,11 @@
-import { type Engine, ImageEvent } from "@berth/engine";
-import { FailedPrecondition, Forbidden, Internal, InvalidArgument, isKind, NotFound } from "@berth/errdefs";
-import { type Digest, formatReference, Platform, Reference, sha256 } from "@berth/oci";
+import type { DistributionMessage, Engine } from "@berth/engine";
+import { FailedPrecondition, Internal, InvalidArgument, isKind } from "@berth/errdefs";
+import { type Digest, Platform, Reference, sha256 } from "@berth/oci";
 import {
   type Credential,
   type ProgressEvent,
   parsePullReference,
-  pullImage,
-  pushImage,
-  RegistryClient,
-  StaticCredentials,
-  type StoredLayer,
+  type RegistryClient,
 } from "@berth/registry";
 import { readJSON, resOf, sendJSON } from "../http.ts";
 import type { Ctx, Router } from "../Router.ts";
@@ -50,46 +46,6 @@ function credentialOf(a: AuthConfig): Credential | undefined {
   }
   if (username === "" && password === "" && !a.identitytoken) return undefined;
   return { username, password, ...(a.identitytoken ? { identityToken: a.identitytoken } : {}) };
-}
-
-/** Daemon settings for registries (dockerd's --insecure-registry, podman's blocked registries). */
-export interface RegistrySettings {
-  /** Registries reached over plain HTTP or unverified TLS (loopback ones always may). */
-  insecure?: readonly string[];
-  /** Registries this daemon never contacts: pulls, pushes and logins fail at once. */
-  blocked?: readonly string[];
-  /** Per-registry CA and client certificates (`<dir>/<host>/ca.crt`...), default /etc/berth/certs.d. */
-  certsDir?: string;
-}
-
-let settings: RegistrySettings = {};
-
-/** configureRegistries sets the daemon's registry settings (from its flags, once at start). */
-export function configureRegistries(s: RegistrySettings): void {
-  settings = s;
-}
-
-/**
- * clientFor makes a registry client using the request's credentials for `host` only. A blocked
- * registry is refused before any lookup (docker.io is `docker.io` or `registry-1.docker.io`).
- */
-function clientFor(host: string, auth: AuthConfig): RegistryClient {
-  const blocked = settings.blocked ?? [];
-  if (blocked.includes(host) || (host === "docker.io" && blocked.includes("registry-1.docker.io")))
-    throw new Forbidden(
-      `registry ${host} is blocked by this daemon (--blocked-registry); use another registry or unblock it`,
-    );
-  const cred = credentialOf(auth);
-  const insecure = [
-    ...(settings.insecure ?? []),
-    ...(process.env.BERTH_INSECURE_REGISTRIES?.split(",").filter(Boolean) ?? []),
-  ];
-  const certsDir = settings.certsDir ?? process.env.BERTH_CERTS_DIR;
-  return new RegistryClient({
-    ...(cred !== undefined ? { credentials: new StaticCredentials({ [host]: cred }) } : {}),
-    ...(certsDir ? { certsDir } : {}),
-    ...(insecure.length > 0 ? { insecure } : {}),
-  });
 }
 
 /** humanSize is go-units' HumanSize (decimal units, 4 significant digits), as in docker's progress bars. */
@@ -182,149 +138,31 @@ export async function pullRoute(ctx: Ctx, engine: Engine): Promise<void> {
   if (tag !== "") ref = Reference.withTagOrDigest(ref, tag);
   const platformText = q.get("platform") ?? "";
   const platform = platformText === "" ? undefined : Platform.parsePlatform(platformText);
-  const auth = decodeRegistryAuth(ctx.req.headers["x-registry-auth"]);
-  const client = clientFor(ref.domain, auth);
+  const credential = credentialOf(decodeRegistryAuth(ctx.req.headers["x-registry-auth"]));
   const out = new JSONStream(ctx);
   const ac = new AbortController();
   resOf(ctx).on("close", () => {
     if (!resOf(ctx).writableFinished) ac.abort();
   });
   try {
-    const refs = allTags
-      ? (await client.listTags({ domain: ref.domain, path: ref.path })).map((t) => Reference.withTag(ref, t))
-      : [parsePullReference(ref)];
-    let newer = false;
-    for (const r of refs) {
-      newer = (await pullOne(engine, client, r, out, platform, ac.signal, !allTags)) || newer;
-    }
-    if (allTags) {
-      const name = Reference.familiarName(ref);
-      out.send({ status: `Status: ${newer ? "Downloaded newer image" : "Image is up to date"} for ${name}` });
-    }
+    await engine.distribution.pull(ref, {
+      ...(credential ? { credential } : {}),
+      ...(platform ? { platform } : {}),
+      signal: ac.signal,
+      allTags,
+      emit: (m) => out.send(encodeMessage(m)),
+    });
     out.end();
   } catch (err) {
     out.fail(asDaemonError(err));
   }
 }
 
-/** pullOne pulls one reference and unpacks it, streaming its lines; returns whether it was new. */
-async function pullOne(
-  engine: Engine,
-  client: RegistryClient,
-  ref: Reference,
-  out: JSONStream,
-  platform: Platform | undefined,
-  signal: AbortSignal,
-  finalStatus: boolean,
-): Promise<boolean> {
-  const familiar = Reference.familiarString(ref);
-  let headerSent = false;
-  const header = () => {
-    if (headerSent) return;
-    headerSent = true;
-    out.send({ status: `Pulling from ${ref.path}`, id: ref.digest !== undefined ? familiar : ref.tag });
-  };
-  // Unpack layers as soon as each is stored (with every layer below it), while later ones still
-  // download; the snapshot store unpacks them concurrently and commits them bottom-up.
-  const ready = new Map<number, StoredLayer>();
-  const prefix: StoredLayer[] = [];
-  const completed = new Set<string>();
-  const unpacks: Promise<void>[] = [];
-  let unpacking: Promise<void> = Promise.resolve();
-  let unpackError: unknown;
-  // Layers downloading now are unpacked from their bytes as they arrive; they need the layers
-  // below only at their end, once those are stored (or the pull has failed).
-  let pullError: unknown;
-  const waiters: Array<{ n: number; resolve: () => void; reject: (err: unknown) => void }> = [];
-  const whenStored = (n: number): Promise<void> => {
-    if (n <= prefix.length) return Promise.resolve();
-    if (pullError !== undefined) return Promise.reject(pullError);
-    return new Promise((resolve, reject) => waiters.push({ n, resolve, reject }));
-  };
-  const pump = () => {
-    while (ready.has(prefix.length)) {
-      const layer = ready.get(prefix.length)!;
-      prefix.push(layer);
-      for (const w of waiters.filter((w) => w.n <= prefix.length)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve();
-      }
-      const layers = [...prefix];
-      unpacks.push(
-        (async () => {
-          if (unpackError !== undefined) return;
-          const id = layer.digest.slice(7, 19);
-          const report = layer.downloaded && !completed.has(id);
-          try {
-            if (report)
-              out.send(progressLine({ id, status: "Extracting", current: layer.size, total: layer.size }));
-            await engine.snapshots.prepareImage({ layers });
-            if (report) {
-              completed.add(id);
-              out.send(progressLine({ id, status: "Pull complete" }));
-            }
-          } catch (err) {
-            unpackError ??= err;
-          }
-        })(),
-      );
-      unpacking = Promise.all(unpacks).then(() => {});
-    }
-  };
-  const report = await pullImage(client, engine.images, ref, {
-    ...(platform ? { platform } : {}),
-    signal,
-    onProgress: (e) => {
-      header();
-      out.send(progressLine(e));
-    },
-    onLayerStored: (layer) => {
-      header();
-      ready.set(layer.index, layer);
-      pump();
-    },
-    unpackLayer: (layers, blob, verified) => {
-      const below = layers.slice(0, -1);
-      engine.snapshots
-        .unpackLayerStream({ layers }, blob, {
-          verified,
-          lowers: async () => {
-            await whenStored(below.length);
-            return engine.snapshots.prepareImage({ layers: below });
-          },
-        })
-        .catch(() => {
-          // prepareImage unpacks the stored blob instead
-        });
-    },
-  })
-    .catch((err: unknown) => {
-      pullError = err;
-      for (const w of waiters.splice(0)) w.reject(err);
-      throw err;
-    })
-    .finally(() => unpacking);
-  header();
-  await unpacking;
-  if (unpackError !== undefined) throw unpackError;
-  await engine.snapshots.prepareImage(report.image);
-  for (const l of report.layers) {
-    const id = l.descriptor.digest.slice(7, 19);
-    if (l.downloaded && !completed.has(id)) {
-      completed.add(id);
-      out.send(progressLine({ id, status: "Pull complete" }));
-    }
-  }
-  out.send({ status: `Digest: ${report.digest}` });
-  // dockerd's event: ID is the reference pulled, `name` its repository.
-  const labels = report.image.config.config?.Labels ?? null;
-  engine.events.emit(ImageEvent(familiar, "pull", Reference.familiarName(ref), labels));
-  if (finalStatus) {
-    out.send({
-      status: `Status: ${report.upToDate ? "Image is up to date" : "Downloaded newer image"} for ${familiar}`,
-    });
-  }
-  return !report.upToDate;
+/** encodeMessage renders one of the engine's pull/push messages as docker's JSON progress line. */
+function encodeMessage(m: DistributionMessage): object {
+  if ("event" in m) return progressLine(m.event);
+  if ("aux" in m) return { progressDetail: {}, aux: m.aux };
+  return m.id === undefined ? { status: m.status } : { status: m.status, id: m.id };
 }
 
 /**
@@ -333,53 +171,15 @@ async function pullOne(
  * line `{Tag, Digest, Size}`. Without a tag every tag of the repository is pushed.
  */
 async function pushRoute(ctx: Ctx, engine: Engine): Promise<void> {
-  const name = ctx.params.name!;
-  const tag = ctx.query.get("tag") ?? "";
-  let repo = Reference.trimNamed(Reference.parseNormalizedNamed(name));
-  const parsed = Reference.parseNormalizedNamed(name);
-  const tags: string[] = [];
-  if (tag !== "") tags.push(tag);
-  else if (parsed.tag !== undefined) tags.push(parsed.tag);
-  else {
-    const prefix = `${Reference.familiarName(repo)}:`;
-    for (const img of engine.images.list())
-      for (const t of img.repoTags) if (t.startsWith(prefix)) tags.push(t.slice(prefix.length));
-    tags.sort();
-  }
-  repo = Reference.trimNamed(repo);
-  if (tags.length === 0) {
-    throw new NotFound(`An image does not exist locally with the tag: ${Reference.familiarName(repo)}`);
-  }
-  // Resolve before streaming, so a missing image is a 404 as dockerd answers it.
-  for (const t of tags) {
-    try {
-      engine.images.resolve(formatReference(Reference.withTag(repo, t)));
-    } catch {
-      throw new NotFound(`An image does not exist locally with the tag: ${Reference.familiarName(repo)}`);
-    }
-  }
-  const auth = decodeRegistryAuth(ctx.req.headers["x-registry-auth"]);
-  const client = clientFor(repo.domain, auth);
+  // Resolved before streaming, so a missing image is a 404 as dockerd answers it.
+  const { repo, tags } = engine.distribution.pushTags(ctx.params.name!, ctx.query.get("tag") ?? "");
+  const credential = credentialOf(decodeRegistryAuth(ctx.req.headers["x-registry-auth"]));
   const out = new JSONStream(ctx);
-  out.send({ status: `The push refers to repository [${Reference.familiarName(repo)}]` });
   try {
-    for (const t of tags) {
-      const report = await pushImage(client, engine.images, Reference.withTag(repo, t), {
-        onProgress: (e) => out.send(progressLine(e)),
-      });
-      out.send({ status: `${t}: digest: ${report.digest} size: ${report.size}` });
-      const pushed = Reference.withTag(repo, t);
-      const image = engine.images.resolve(formatReference(pushed));
-      engine.events.emit(
-        ImageEvent(
-          Reference.familiarString(pushed),
-          "push",
-          Reference.familiarName(repo),
-          image.config.config?.Labels ?? null,
-        ),
-      );
-      out.send({ progressDetail: {}, aux: { Tag: t, Digest: report.digest, Size: report.size } });
-    }
+    await engine.distribution.push(repo, tags, {
+      ...(credential ? { credential } : {}),
+      emit: (m) => out.send(encodeMessage(m)),
+    });
     out.end();
   } catch (err) {
     out.fail(asDaemonError(err));
@@ -397,7 +197,7 @@ export function distributionRoutes(router: Router, engine: Engine): void {
     const cred = credentialOf(body);
     if (cred === undefined) throw new InvalidArgument("login needs a username and a password");
     try {
-      await clientFor(host, {}).checkLogin(host, cred);
+      await engine.distribution.client(host).checkLogin(host, cred);
     } catch (err) {
       throw asDaemonError(err);
     }
@@ -406,7 +206,8 @@ export function distributionRoutes(router: Router, engine: Engine): void {
 
   router.add("GET", "/distribution/{name*}/json", async (ctx) => {
     const ref = parsePullReference(ctx.params.name!);
-    const client = clientFor(ref.domain, decodeRegistryAuth(ctx.req.headers["x-registry-auth"]));
+    const credential = credentialOf(decodeRegistryAuth(ctx.req.headers["x-registry-auth"]));
+    const client = engine.distribution.client(ref.domain, credential);
     const repo = { domain: ref.domain, path: ref.path };
     let m: Awaited<ReturnType<RegistryClient["getManifest"]>>;
     try {
