@@ -1,12 +1,10 @@
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
-import { mkdir, mkdtemp, rm, rmdir } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isKind } from "@berth/errdefs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Attachment, buildSpec, Runtime, resolveUser } from "../src/index.ts";
-import { makeBusyboxRootfs } from "./fixtures.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type Attachment, resolveUser } from "../src/index.ts";
+import { useRuntimeSandbox } from "./fixtures.ts";
 
 const isRoot = process.getuid?.() === 0;
 const haveTools =
@@ -25,59 +23,33 @@ function collect(a: Attachment): { out: () => string; err: () => string } {
 }
 
 describe.skipIf(!isRoot || !haveTools)("Runtime.exec with real runc and conmon", () => {
-  let tmp: string;
-  let rootfs: string;
-  let rt: Runtime;
-  const cgroupParent = `/berth-rtx-test-${process.pid}`;
-  const id = `exec-${Math.random().toString(36).slice(2, 8)}`;
+  const sb = useRuntimeSandbox("rtx");
+  const id = sb.idFor("exec");
   let n = 0;
   const nextExec = () => `x${++n}`;
 
   beforeAll(async () => {
-    tmp = await mkdtemp(join(tmpdir(), "berth-rtx-"));
-    rootfs = await makeBusyboxRootfs(join(tmp, "rootfs"));
-    rt = new Runtime({
-      stateRoot: join(tmp, "state"),
-      runcRoot: join(tmp, "runc"),
-      logger: { warn: () => {} },
-    });
-    const bundle = join(tmp, "b");
-    await mkdir(bundle, { recursive: true });
-    const spec = buildSpec({
-      rootfs,
-      args: ["sleep", "1000"],
-      env: ["FROMCTR=1", "KEEP=ctr"],
-      hostname: "x",
-      cgroupsPath: `${cgroupParent}/${id}`,
-    });
-    await rt.create(id, { bundle, spec, logPath: join(bundle, "log") });
-    await rt.start(id);
-  });
-
-  afterAll(async () => {
-    await rt.delete(id, { force: true }).catch(() => {});
-    await rt.cleanup(id).catch(() => {});
-    for (const ctrl of readdirSync("/sys/fs/cgroup")) {
-      await rmdir(join("/sys/fs/cgroup", ctrl, cgroupParent, id)).catch(() => {});
-      await rmdir(join("/sys/fs/cgroup", ctrl, cgroupParent)).catch(() => {});
-    }
-    await rm(tmp, { recursive: true, force: true });
+    await sb.create("exec", ["sleep", "1000"], { env: ["FROMCTR=1", "KEEP=ctr"], hostname: "x" });
+    await sb.rt.start(id);
   });
 
   it("runs a command: stdout and stderr apart, the exit code, state removed after", async () => {
-    const h = await rt.exec(id, { execId: nextExec(), args: ["sh", "-c", "echo out; echo err >&2; exit 7"] });
+    const h = await sb.rt.exec(id, {
+      execId: nextExec(),
+      args: ["sh", "-c", "echo out; echo err >&2; exit 7"],
+    });
     expect(h.pid).toBeGreaterThan(0);
     const io = collect(h.attachment!);
     expect(await h.waitExit()).toBe(7);
     await h.attachment!.closed;
     expect(io.out()).toBe("out\n");
     expect(io.err()).toBe("err\n");
-    expect(readdirSync(join(rt.stateDir(id), "x"))).toEqual([]);
+    expect(readdirSync(join(sb.rt.stateDir(id), "x"))).toEqual([]);
   });
 
   it("merges env, honours cwd and user", async () => {
-    const user = await resolveUser(rootfs, "nobody");
-    const h = await rt.exec(id, {
+    const user = await resolveUser(sb.rootfs, "nobody");
+    const h = await sb.rt.exec(id, {
       execId: nextExec(),
       args: ["sh", "-c", "echo $FROMCTR $KEEP; pwd; id -u"],
       env: ["KEEP=exec"],
@@ -91,7 +63,7 @@ describe.skipIf(!isRoot || !haveTools)("Runtime.exec with real runc and conmon",
   });
 
   it("passes stdin and half-closes it", async () => {
-    const h = await rt.exec(id, { execId: nextExec(), args: ["cat"], stdin: true });
+    const h = await sb.rt.exec(id, { execId: nextExec(), args: ["cat"], stdin: true });
     const io = collect(h.attachment!);
     h.attachment!.stdin.end("data-from-stdin\n");
     expect(await h.waitExit()).toBe(0);
@@ -100,7 +72,7 @@ describe.skipIf(!isRoot || !haveTools)("Runtime.exec with real runc and conmon",
   });
 
   it("drives a terminal with an initial size and resize", async () => {
-    const h = await rt.exec(id, {
+    const h = await sb.rt.exec(id, {
       execId: nextExec(),
       args: ["sh"],
       terminal: true,
@@ -119,7 +91,7 @@ describe.skipIf(!isRoot || !haveTools)("Runtime.exec with real runc and conmon",
   });
 
   it("reports a missing binary as docker does", async () => {
-    const err = await rt.exec(id, { execId: nextExec(), args: ["nosuchcmd"] }).catch((e: unknown) => e);
+    const err = await sb.rt.exec(id, { execId: nextExec(), args: ["nosuchcmd"] }).catch((e: unknown) => e);
     expect(isKind(err, "InvalidArgument")).toBe(true);
     expect((err as { code?: string }).code).toBe("ERR_EXEC_NOT_FOUND");
     expect((err as Error).message).toBe(
@@ -128,14 +100,14 @@ describe.skipIf(!isRoot || !haveTools)("Runtime.exec with real runc and conmon",
   });
 
   it("runs detached without an attachment", async () => {
-    const h = await rt.exec(id, {
+    const h = await sb.rt.exec(id, {
       execId: nextExec(),
       args: ["sh", "-c", "echo hi > /tmp/detached"],
       attach: false,
     });
     expect(h.attachment).toBeUndefined();
     expect(await h.waitExit()).toBe(0);
-    const c = await rt.exec(id, { execId: nextExec(), args: ["cat", "/tmp/detached"] });
+    const c = await sb.rt.exec(id, { execId: nextExec(), args: ["cat", "/tmp/detached"] });
     const io = collect(c.attachment!);
     expect(await c.waitExit()).toBe(0);
     await c.attachment!.closed;
@@ -143,7 +115,7 @@ describe.skipIf(!isRoot || !haveTools)("Runtime.exec with real runc and conmon",
   });
 
   it("rejects a cwd under /proc/self/fd (T2, CVE-2024-21626)", async () => {
-    const err = await rt
+    const err = await sb.rt
       .exec(id, { execId: nextExec(), args: ["true"], cwd: "/proc/self/fd/7" })
       .catch((e: unknown) => e);
     expect(isKind(err, "InvalidArgument")).toBe(true);

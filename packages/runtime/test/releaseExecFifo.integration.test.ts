@@ -1,12 +1,11 @@
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { mkdir, mkdtemp, rm, rmdir, writeFile } from "node:fs/promises";
+import { existsSync, readFileSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildSpec, Runtime } from "../src/index.ts";
 import { releaseExecFifo } from "../src/releaseExecFifo.ts";
-import { makeBusyboxRootfs } from "./fixtures.ts";
+import { useRuntimeSandbox } from "./fixtures.ts";
 
 const isRoot = process.getuid?.() === 0;
 const haveTools =
@@ -60,51 +59,17 @@ describe("releaseExecFifo on plain files", () => {
 });
 
 describe.skipIf(!isRoot || !haveTools)("Runtime.start through runc's exec fifo", () => {
-  let tmp: string;
-  let rootfs: string;
-  let rt: Runtime;
-  const cgroupParent = `/berth-fifo-test-${process.pid}`;
-  const ids: string[] = [];
-  const uid = Math.random().toString(36).slice(2, 8);
-
-  beforeAll(async () => {
-    tmp = await mkdtemp(join(tmpdir(), "berth-fifo-rt-"));
-    rootfs = await makeBusyboxRootfs(join(tmp, "rootfs"));
-    rt = new Runtime({
-      stateRoot: join(tmp, "state"),
-      runcRoot: join(tmp, "runc"),
-      logger: { warn: () => {} },
-    });
-  });
-
-  afterAll(async () => {
-    for (const id of ids) {
-      await rt.delete(id, { force: true }).catch(() => {});
-      await rt.cleanup(id).catch(() => {});
-    }
-    for (const ctrl of readdirSync("/sys/fs/cgroup")) {
-      await rmdir(join("/sys/fs/cgroup", ctrl, cgroupParent)).catch(() => {});
-    }
-    await rm(tmp, { recursive: true, force: true });
-  });
-
-  async function create(name: string, args: string[]) {
-    const id = `${name}-${uid}`;
-    const bundle = join(tmp, "b", id);
-    await mkdir(bundle, { recursive: true });
-    const spec = buildSpec({ rootfs, args, hostname: name, cgroupsPath: `${cgroupParent}/${id}` });
-    ids.push(id);
-    return { id, ...(await rt.create(id, { bundle, spec, logPath: join(bundle, "ctr.log") })) };
-  }
+  const sb = useRuntimeSandbox("fifo");
+  const create = (name: string, args: string[]) => sb.create(name, args);
 
   it("starts a created container without runc start: entrypoint runs, runc says running", async () => {
     const c = await create("fifo", ["sleep", "1000"]);
-    const fifo = join(tmp, "runc", c.id, "exec.fifo");
+    const fifo = join(sb.tmp, "runc", c.id, "exec.fifo");
     expect(existsSync(fifo)).toBe(true);
-    expect((await rt.state(c.id)).status).toBe("created");
-    await rt.start(c.id);
+    expect((await sb.rt.state(c.id)).status).toBe("created");
+    await sb.rt.start(c.id);
     expect(existsSync(fifo)).toBe(false);
-    expect((await rt.state(c.id)).status).toBe("running");
+    expect((await sb.rt.state(c.id)).status).toBe("running");
     let cmd = "";
     for (let i = 0; i < 100 && !cmd.startsWith("sleep"); i++) {
       cmd = readFileSync(`/proc/${c.pid}/cmdline`, "utf8").replaceAll("\0", " ");
@@ -116,6 +81,6 @@ describe.skipIf(!isRoot || !haveTools)("Runtime.start through runc's exec fifo",
   it("reports runc's error when the init died before the start", async () => {
     const c = await create("dead", ["sleep", "1000"]);
     process.kill(c.pid, "SIGKILL");
-    await expect(rt.start(c.id)).rejects.toThrow();
+    await expect(sb.rt.start(c.id)).rejects.toThrow();
   });
 });

@@ -1,62 +1,23 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, readFile, rm, rmdir, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { isKind } from "@berth/errdefs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { buildSpec, type LogRecord, Runtime, readLogs, type SpecOptions } from "../src/index.ts";
-import { makeBusyboxRootfs } from "./fixtures.ts";
+import { useRuntimeSandbox } from "./fixtures.ts";
 
 const isRoot = process.getuid?.() === 0;
 const haveTools =
   spawnSync("runc", ["--version"]).status === 0 && spawnSync("conmon", ["--version"]).status === 0;
 
 describe.skipIf(!isRoot || !haveTools)("Runtime with real runc and conmon", () => {
-  let tmp: string;
-  let rootfs: string;
-  let rt: Runtime;
-  const cgroupParent = `/berth-rt-test-${process.pid}`;
-  const created: string[] = [];
-  const uid = Math.random().toString(36).slice(2, 8);
-
-  beforeAll(async () => {
-    tmp = await mkdtemp(join(tmpdir(), "berth-rt-"));
-    rootfs = await makeBusyboxRootfs(join(tmp, "rootfs"));
-    rt = new Runtime({
-      stateRoot: join(tmp, "state"),
-      runcRoot: join(tmp, "runc"),
-      logger: { warn: () => {} },
-    });
-  });
+  const sb = useRuntimeSandbox("rt");
+  const create = sb.create;
 
   afterAll(async () => {
-    for (const id of created) {
-      await rt.delete(id, { force: true }).catch(() => {});
-      await rt.cleanup(id).catch(() => {});
-    }
-    for (const ctrl of readdirSync("/sys/fs/cgroup")) {
-      await rmdir(join("/sys/fs/cgroup", ctrl, cgroupParent)).catch(() => {});
-    }
-    await rm(tmp, { recursive: true, force: true });
     await rm(childOutDir, { recursive: true, force: true });
   });
-
-  async function create(
-    name: string,
-    args: string[],
-    spec: Partial<SpecOptions> = {},
-    opts: { terminal?: boolean; stdin?: boolean } = {},
-  ) {
-    const id = `${name}-${uid}`;
-    const bundle = join(tmp, "b", id);
-    await mkdir(bundle, { recursive: true });
-    const logPath = join(bundle, "ctr.log");
-    const s = buildSpec({ rootfs, args, hostname: name, cgroupsPath: `${cgroupParent}/${id}`, ...spec });
-    created.push(id);
-    const r = await rt.create(id, { bundle, spec: s, logPath, ...opts });
-    return { id, logPath, bundle, ...r };
-  }
 
   async function logText(path: string): Promise<string> {
     const out: LogRecord[] = [];
@@ -66,8 +27,8 @@ describe.skipIf(!isRoot || !haveTools)("Runtime with real runc and conmon", () =
 
   async function runToExit(name: string, args: string[], spec: Partial<SpecOptions> = {}) {
     const c = await create(name, args, spec);
-    await rt.start(c.id);
-    const exit = await rt.waitExit(c.id);
+    await sb.rt.start(c.id);
+    const exit = await sb.rt.waitExit(c.id);
     return { ...c, exit, logs: await logText(c.logPath) };
   }
 
@@ -79,7 +40,7 @@ describe.skipIf(!isRoot || !haveTools)("Runtime with real runc and conmon", () =
     expect(c.exit.exitCode).toBe(0);
     expect(c.exit.oomKilled).toBe(false);
     expect(Date.now() - c.exit.finishedAt.getTime()).toBeLessThan(60_000);
-    expect((await rt.state(c.id)).status).toBe("stopped");
+    expect((await sb.rt.state(c.id)).status).toBe("stopped");
   });
 
   it("reports exit code 3", async () => {
@@ -114,29 +75,29 @@ describe.skipIf(!isRoot || !haveTools)("Runtime with real runc and conmon", () =
 
   it("attach before start gets stdout and stderr separately", async () => {
     const c = await create("attach", ["sh", "-c", "echo out; echo err >&2; echo out2"]);
-    const a = await rt.attach(c.id);
+    const a = await sb.rt.attach(c.id);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     a.stdout.on("data", (b: Buffer) => out.push(b));
     a.stderr.on("data", (b: Buffer) => err.push(b));
-    await rt.start(c.id);
+    await sb.rt.start(c.id);
     await a.closed;
     expect(Buffer.concat(out).toString()).toBe("out\nout2\n");
     expect(Buffer.concat(err).toString()).toBe("err\n");
-    expect((await rt.waitExit(c.id)).exitCode).toBe(0);
+    expect((await sb.rt.waitExit(c.id)).exitCode).toBe(0);
   });
 
   it("drives a terminal container through attach", async () => {
     const c = await create("tty", ["sh"], { terminal: true }, { terminal: true, stdin: true });
-    const a = await rt.attach(c.id);
+    const a = await sb.rt.attach(c.id);
     let out = "";
     a.stdout.on("data", (b: Buffer) => {
       out += b.toString();
     });
-    await rt.start(c.id);
-    await rt.resize(c.id, { height: 40, width: 100 });
+    await sb.rt.start(c.id);
+    await sb.rt.resize(c.id, { height: 40, width: 100 });
     a.stdin.write("stty size; echo hi$((1+1)); exit 5\n");
-    const exit = await rt.waitExit(c.id);
+    const exit = await sb.rt.waitExit(c.id);
     await a.closed;
     expect(out).toContain("hi2\r\n");
     expect(out).toContain("40 100");
@@ -145,15 +106,15 @@ describe.skipIf(!isRoot || !haveTools)("Runtime with real runc and conmon", () =
 
   it("stdin reaches a non-terminal container and closeStdin ends it", async () => {
     const c = await create("stdin", ["sh", "-c", "cat; echo done"], {}, { stdin: true });
-    const a = await rt.attach(c.id);
+    const a = await sb.rt.attach(c.id);
     let out = "";
     a.stdout.on("data", (b: Buffer) => {
       out += b.toString();
     });
-    await rt.start(c.id);
+    await sb.rt.start(c.id);
     a.stdin.write("ping\n");
     a.closeStdin();
-    expect((await rt.waitExit(c.id)).exitCode).toBe(0);
+    expect((await sb.rt.waitExit(c.id)).exitCode).toBe(0);
     await a.closed;
     expect(out).toBe("ping\ndone\n");
   });
@@ -164,11 +125,11 @@ describe.skipIf(!isRoot || !haveTools)("Runtime with real runc and conmon", () =
       "-c",
       'trap "exit 143" TERM; echo ready; while :; do sleep 0.1; done',
     ]);
-    await rt.start(c.id);
-    expect((await rt.state(c.id)).status).toBe("running");
+    await sb.rt.start(c.id);
+    expect((await sb.rt.state(c.id)).status).toBe("running");
     await waitFor(async () => (await logText(c.logPath)).includes("ready"));
-    await rt.kill(c.id, "SIGTERM");
-    const exit = await rt.waitExit(c.id);
+    await sb.rt.kill(c.id, "SIGTERM");
+    const exit = await sb.rt.waitExit(c.id);
     expect(exit.exitCode).toBe(143);
   });
 
@@ -188,60 +149,60 @@ describe.skipIf(!isRoot || !haveTools)("Runtime with real runc and conmon", () =
     expect((err as Error).message).toBe(
       'OCI runtime create failed: runc create failed: unable to start container process: exec: "nosuch": executable file not found in $PATH: unknown',
     );
-    expect(existsSync(rt.stateDir(`nosuch-${uid}`))).toBe(false);
+    expect(existsSync(sb.rt.stateDir(sb.idFor("nosuch")))).toBe(false);
   });
 
   it("keeps running after the Node process that created it exits", async () => {
-    const id = `survivor-${uid}`;
-    created.push(id);
+    const id = sb.idFor("survivor");
+    sb.track(id);
     const script = await bundleChild();
-    const bundle = join(tmp, "b", id);
+    const bundle = join(sb.tmp, "b", id);
     const out = execFileSync(
       process.execPath,
-      [script, rt.stateRoot, rt.runcRoot, bundle, rootfs, id, `${cgroupParent}/${id}`],
+      [script, sb.rt.stateRoot, sb.rt.runcRoot, bundle, sb.rootfs, id, `${sb.cgroupParent}/${id}`],
       { encoding: "utf8", timeout: 60_000 },
     );
     const r = JSON.parse(out) as { pid: number; conmonPid: number };
-    expect((await rt.state(id)).status).toBe("running");
-    expect(await rt.isConmonAlive(id)).toBe(true);
+    expect((await sb.rt.state(id)).status).toBe("running");
+    expect(await sb.rt.isConmonAlive(id)).toBe(true);
     expect(existsSync(`/proc/${r.conmonPid}`)).toBe(true);
-    await rt.kill(id, "KILL");
-    const exit = await rt.waitExit(id);
+    await sb.rt.kill(id, "KILL");
+    const exit = await sb.rt.waitExit(id);
     expect(exit.exitCode).toBe(137);
     expect(await logText(join(bundle, "ctr.log"))).toContain("up\n");
   });
 
   it("leaves no runc state, cgroup, conmon or state dir after delete and cleanup", async () => {
     const c = await create("leftover", ["sleep", "1000"]);
-    await rt.start(c.id);
-    const cg = `/sys/fs/cgroup/memory${cgroupParent}/${c.id}`;
+    await sb.rt.start(c.id);
+    const cg = `/sys/fs/cgroup/memory${sb.cgroupParent}/${c.id}`;
     expect(existsSync(cg)).toBe(true);
-    await rt.delete(c.id, { force: true });
-    expect(await rt.isConmonAlive(c.id)).toBe(false);
+    await sb.rt.delete(c.id, { force: true });
+    expect(await sb.rt.isConmonAlive(c.id)).toBe(false);
     // conmon is reparented to PID 1; this sandbox's init reaps late, so a zombie counts as gone
     expect(processGoneOrZombie(c.conmonPid)).toBe(true);
-    expect((await rt.exitStatus(c.id))?.exitCode).toBe(137);
-    await rt.cleanup(c.id);
-    const list = execFileSync("runc", ["--root", rt.runcRoot, "list", "-q"], { encoding: "utf8" });
+    expect((await sb.rt.exitStatus(c.id))?.exitCode).toBe(137);
+    await sb.rt.cleanup(c.id);
+    const list = execFileSync("runc", ["--root", sb.rt.runcRoot, "list", "-q"], { encoding: "utf8" });
     expect(list.split("\n")).not.toContain(c.id);
     expect(existsSync(cg)).toBe(false);
-    expect(existsSync(rt.stateDir(c.id))).toBe(false);
+    expect(existsSync(sb.rt.stateDir(c.id))).toBe(false);
     expect(readdirSync(c.bundle).sort()).toEqual(["config.json", "ctr.log"]);
-    await expect(rt.state(c.id)).rejects.toThrow(/no such container/);
+    await expect(sb.rt.state(c.id)).rejects.toThrow(/no such container/);
   });
 
   it("gives runc only stdio and no leaked fds (T3)", async () => {
-    const fake = join(tmp, "fake-runc");
-    const report = join(tmp, "fds.txt");
+    const fake = join(sb.tmp, "fake-runc");
+    const report = join(sb.tmp, "fds.txt");
     await writeFile(
       fake,
       `#!/bin/sh\nif [ "$1" = "--version" ]; then echo "runc version 1.1.12"; exit 0; fi\nls -l /proc/self/fd/ > ${report}\necho '{"level":"error","msg":"fake runc refuses"}' >&2\nexit 1\n`,
     );
     await chmod(fake, 0o755);
-    const frt = new Runtime({ runc: fake, stateRoot: join(tmp, "fstate"), logger: { warn: () => {} } });
-    const bundle = join(tmp, "b", "fake");
+    const frt = new Runtime({ runc: fake, stateRoot: join(sb.tmp, "fstate"), logger: { warn: () => {} } });
+    const bundle = join(sb.tmp, "b", "fake");
     await mkdir(bundle, { recursive: true });
-    const spec = buildSpec({ rootfs, args: ["true"] });
+    const spec = buildSpec({ rootfs: sb.rootfs, args: ["true"] });
     const err = await frt
       .create("fake", { bundle, spec, logPath: join(bundle, "log") })
       .catch((e: unknown) => e);
