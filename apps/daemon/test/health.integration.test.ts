@@ -16,6 +16,22 @@ function ok(args: string[]): string {
   return r.stdout.trim();
 }
 
+/** runChecked starts a detached busybox `sleep 300` probed by `cmd` every `interval`, plus `flags`. */
+function runChecked(cmd: string, interval: string, ...flags: string[]): string {
+  return ok([
+    "run",
+    "-d",
+    ...flags,
+    "--health-cmd",
+    cmd,
+    "--health-interval",
+    interval,
+    "busybox",
+    "sleep",
+    "300",
+  ]);
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
@@ -42,19 +58,7 @@ const status = (c: string) => health(c)?.Status;
 describe("healthchecks", () => {
   it("a passing --health-cmd makes the container healthy in inspect, ps and events", async () => {
     const since = String(Math.floor(Date.now() / 1000));
-    const id = ok([
-      "run",
-      "-d",
-      "--name",
-      "hok",
-      "--health-cmd",
-      "echo fine",
-      "--health-interval",
-      "300ms",
-      "busybox",
-      "sleep",
-      "300",
-    ]);
+    const id = runChecked("echo fine", "300ms", "--name", "hok");
     expect(ok(["inspect", "-f", "{{json .Config.Healthcheck}}", id])).toBe(
       '{"Test":["CMD-SHELL","echo fine"],"Interval":300000000}',
     );
@@ -93,25 +97,9 @@ describe("healthchecks", () => {
   });
 
   it("failing probes count only after the start period and turn unhealthy after the retries", async () => {
-    const bad = ok([
-      "run",
-      "-d",
-      "--health-cmd",
-      "echo bad >&2; exit 3",
-      "--health-interval",
-      "200ms",
-      "--health-retries",
-      "2",
-      "busybox",
-      "sleep",
-      "300",
-    ]);
-    const grace = ok([
-      "run",
-      "-d",
-      "--health-cmd",
+    const bad = runChecked("echo bad >&2; exit 3", "200ms", "--health-retries", "2");
+    const grace = runChecked(
       "exit 1",
-      "--health-interval",
       "200ms",
       "--health-start-period",
       "60s",
@@ -119,10 +107,7 @@ describe("healthchecks", () => {
       "200ms",
       "--health-retries",
       "1",
-      "busybox",
-      "sleep",
-      "300",
-    ]);
+    );
     await until("unhealthy", () => status(bad) === "unhealthy");
     const h = health(bad)!;
     expect(h.FailingStreak).toBeGreaterThanOrEqual(2);
@@ -139,21 +124,7 @@ describe("healthchecks", () => {
   });
 
   it("a probe that exceeds its timeout is killed and fails with docker's message", async () => {
-    const id = ok([
-      "run",
-      "-d",
-      "--health-cmd",
-      "sleep 30",
-      "--health-timeout",
-      "300ms",
-      "--health-interval",
-      "200ms",
-      "--health-retries",
-      "1",
-      "busybox",
-      "sleep",
-      "300",
-    ]);
+    const id = runChecked("sleep 30", "200ms", "--health-timeout", "300ms", "--health-retries", "1");
     await until("unhealthy by timeout", () => status(id) === "unhealthy");
     expect(health(id)!.Log.at(-1)).toMatchObject({
       ExitCode: -1,
@@ -223,17 +194,7 @@ describe("healthchecks", () => {
   });
 
   it("stops probing when the container stops and starts again with it", async () => {
-    const id = ok([
-      "run",
-      "-d",
-      "--health-cmd",
-      "true",
-      "--health-interval",
-      "200ms",
-      "busybox",
-      "sleep",
-      "300",
-    ]);
+    const id = runChecked("true", "200ms");
     await until("healthy", () => status(id) === "healthy");
     ok(["stop", "-t", "0", id]);
     // As dockerd: a monitor that stops leaves the status unhealthy (until the next start).
@@ -250,17 +211,7 @@ describe("healthchecks", () => {
   });
 
   it("pauses probing while the container is paused, and refuses sub-millisecond durations", async () => {
-    const id = ok([
-      "run",
-      "-d",
-      "--health-cmd",
-      "true",
-      "--health-interval",
-      "200ms",
-      "busybox",
-      "sleep",
-      "300",
-    ]);
+    const id = runChecked("true", "200ms");
     await until("healthy", () => status(id) === "healthy");
     ok(["pause", id]);
     await sleep(300);
@@ -278,19 +229,7 @@ describe("healthchecks", () => {
   });
 
   it("keeps the health across a daemon restart and re-arms the monitor", async () => {
-    const id = ok([
-      "run",
-      "-d",
-      "--health-cmd",
-      "test -f /tmp/ok",
-      "--health-interval",
-      "200ms",
-      "--health-retries",
-      "1",
-      "busybox",
-      "sleep",
-      "300",
-    ]);
+    const id = runChecked("test -f /tmp/ok", "200ms", "--health-retries", "1");
     await until("unhealthy", () => status(id) === "unhealthy");
     await d.kill9();
     await d.start();
