@@ -68,6 +68,12 @@ export interface ApplyLayerOptions {
   readonly chown?: { readonly uid: number; readonly gid: number };
   /** Called for entries that were skipped (device nodes when unprivileged). */
   readonly onWarning?: (message: string) => void;
+  /**
+   * Called with every uncompressed byte of the stream, in order, before the parser sees it
+   * (including any padding after the end-of-archive blocks): lets a caller hash the tar (its diff
+   * ID) in the same pass instead of decompressing it twice. Not called after an error.
+   */
+  readonly onTarChunk?: (chunk: Buffer) => void;
 }
 
 /** What {@link applyLayer} did. */
@@ -146,6 +152,7 @@ class Applier {
   readonly maxBytes: number;
   readonly signal: AbortSignal | undefined;
   readonly warn: (message: string) => void;
+  readonly onTarChunk: ((chunk: Buffer) => void) | undefined;
   /** Paths created by this layer (and their ancestors, in `keep`), for opaque directories. */
   readonly unpacked = new Set<string>();
   readonly keep = new Set<string>();
@@ -172,6 +179,7 @@ class Applier {
     this.maxBytes = opts.maxBytes ?? DEFAULT_MAX_LAYER_BYTES;
     this.signal = opts.signal;
     this.warn = opts.onWarning ?? (() => {});
+    this.onTarChunk = opts.onTarChunk;
   }
 
   async run(input: Readable): Promise<ApplyLayerReport> {
@@ -205,6 +213,12 @@ class Applier {
               `layer exceeds the limit of ${this.maxBytes} uncompressed bytes (possible decompression bomb)`,
             );
           }
+          this.onTarChunk?.(chunk);
+          // A parser that has closed needs no more bytes; a caller hashing the tar still does.
+          if (extract.destroyed) {
+            if (this.onTarChunk === undefined) return;
+            continue;
+          }
           if (!extract.write(chunk)) {
             await new Promise<void>((res) => {
               const done = () => {
@@ -215,10 +229,10 @@ class Applier {
               extract.on("drain", done);
               extract.on("close", done);
             });
-            if (extract.destroyed) return;
+            if (extract.destroyed && this.onTarChunk === undefined) return;
           }
         }
-        extract.end(null);
+        if (!extract.destroyed) extract.end(null);
       } catch (err) {
         feedError ??= err;
         extract.destroy(err as Error);
