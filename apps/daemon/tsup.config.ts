@@ -2,7 +2,8 @@ import { defineConfig } from "tsup";
 
 // berthd ships as one bundled file: workspace packages are inlined from source.
 export default defineConfig({
-  entry: { berthd: "src/main.ts" },
+  // layer-worker: @berth/image's layer worker thread (pull), found beside berthd.js at run time.
+  entry: { berthd: "src/main.ts", "layer-worker": "../../packages/image/src/layerWorker.ts" },
   format: ["esm"],
   platform: "node",
   target: "node20",

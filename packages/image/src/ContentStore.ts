@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import {
@@ -172,6 +172,56 @@ export class ContentStore {
         await inFlight?.catch(() => {});
         await fh.close().catch(() => {});
       }
+    } finally {
+      await rm(dir, { recursive: true, force: true }).catch(() => {});
+      this.#locks.delete(key);
+    }
+  }
+
+  /**
+   * ingestWith commits a blob that `write` produces itself (for writers that hash and write off the
+   * main thread, see `ingestLayer`): under the same ref lock and ingest directory as
+   * {@link ingest}, `write(dataPath)` must create `dataPath`, write every byte, fsync it and
+   * return the digest and size it hashed. The blob is renamed into place only when they match
+   * `expected` and `size`; otherwise, or when `write` throws, the ingest is removed and nothing
+   * is visible.
+   */
+  async ingestWith(
+    opts: IngestOptions,
+    write: (dataPath: string) => Promise<{ digest: Digest; size: number }>,
+  ): Promise<BlobInfo> {
+    const expected = opts.expected === undefined ? undefined : parseDigest(opts.expected);
+    if (expected !== undefined && !expected.startsWith("sha256:")) {
+      throw new InvalidArgument(`unsupported digest ${expected}: expected sha256`);
+    }
+    const ref = opts.ref ?? `anon-${randomBytes(8).toString("hex")}`;
+    const key = createHash("sha256").update(ref).digest("hex");
+    const since = this.#locks.get(key);
+    if (since !== undefined)
+      throw new Unavailable(`ref ${ref} locked since ${new Date(since).toISOString()}`);
+    this.#locks.set(key, Date.now());
+    const dir = join(this.ingestDir, key);
+    try {
+      await rm(dir, { recursive: true, force: true });
+      await mkdir(dir, { mode: 0o700 });
+      await writeFile(join(dir, "ref"), ref);
+      const data = join(dir, "data");
+      const { digest, size } = await write(data);
+      if (opts.size !== undefined && size !== opts.size) {
+        throw new FailedPrecondition(`unexpected commit size ${size}, expected ${opts.size}`);
+      }
+      if (expected !== undefined && digest !== expected) {
+        throw new FailedPrecondition(`unexpected commit digest ${digest}, expected ${expected}`);
+      }
+      const target = this.blobPath(digest);
+      if (await exists(target)) {
+        if (opts.ifExists === "ok") return { digest, size };
+        throw new AlreadyExists(`content ${digest}: already exists`);
+      }
+      await chmod(data, 0o444);
+      await rename(data, target);
+      await fsyncDir(this.blobsDir);
+      return { digest, size };
     } finally {
       await rm(dir, { recursive: true, force: true }).catch(() => {});
       this.#locks.delete(key);

@@ -241,6 +241,53 @@ export class SnapshotStore {
     return committed;
   }
 
+  /**
+   * unpackLayerInto reserves a private directory for the top layer of `image`, for an extraction
+   * done elsewhere (`ingestLayer`, in a worker): it returns the directory to extract into, and
+   * `extracted`, which the caller must call once with the promise of that extraction (resolving
+   * only after the bytes are verified). The snapshot is committed under its chain ID once that
+   * promise resolves and `opts.lowers()` (the layers below) resolves; on rejection the directory
+   * is removed. Until then {@link prepareImage} waits for this unpack, and unpacks the stored
+   * blob itself if it fails. Returns undefined when the chain is unpacked or being unpacked.
+   */
+  unpackLayerInto(
+    image: Unpackable,
+    opts: Pick<UnpackStreamOptions, "lowers">,
+  ): { dir: string; extracted: (done: Promise<unknown>) => Promise<SnapshotInfo> } | undefined {
+    const layer = image.layers.at(-1);
+    if (layer === undefined) return undefined;
+    const chains = chainIds(image.layers.map((l) => l.diffId));
+    const chainId = chains.at(-1)!;
+    const parent = chains.at(-2);
+    if (this.#byChain.has(chainId) || this.#unpacking.has(chainId) || this.#streaming.has(chainId))
+      return undefined;
+    const tmp = join(this.snapshotsDir, `tmp-${randomBytes(6).toString("hex")}`);
+    let settle: { resolve: (v: unknown) => void; reject: (err: unknown) => void } | undefined;
+    const done = new Promise<unknown>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    const committed = (async (): Promise<SnapshotInfo> => {
+      try {
+        await done;
+        // Bottom-up: registered only once every layer below is.
+        await opts.lowers();
+        return await this.#commit(tmp, layer, chainId, parent);
+      } catch (err) {
+        await rm(tmp, { recursive: true, force: true });
+        throw err;
+      }
+    })().finally(() => this.#streaming.delete(chainId));
+    committed.catch(() => {});
+    this.#streaming.set(chainId, committed);
+    return {
+      dir: join(tmp, "fs"),
+      extracted: (p) => {
+        p.then(settle!.resolve, settle!.reject);
+        return committed;
+      },
+    };
+  }
+
   async #unpack(
     layer: Pick<LayerRecord, "digest" | "diffId">,
     chainId: Digest,

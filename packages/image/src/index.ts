@@ -20,7 +20,15 @@ export {
   type RemoveOptions,
   type RemoveReportItem,
 } from "./ImageStore.ts";
+export {
+  type IngestLayerOptions,
+  type IngestLayerReport,
+  ingestLayer,
+  LAYER_WORKERS,
+  layerWorkerUrl,
+} from "./ingestLayer.ts";
 export { type LayerDiffId, layerDiffId } from "./layerDiffId.ts";
+export { type LayerJobParams, type LayerJobResult, runLayerJob } from "./layerJob.ts";
 export {
   type LoadedImage,
   type LoadOptions,

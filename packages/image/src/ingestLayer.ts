@@ -1,0 +1,261 @@
+import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import type { Readable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import { Canceled, FailedPrecondition, Internal } from "@berth/errdefs";
+import type { Digest } from "@berth/oci";
+import type { ContentStore } from "./ContentStore.ts";
+import { type LayerJobParams, type LayerJobResult, runLayerJob } from "./layerJob.ts";
+import { deserializeError, type SerializedError } from "./layerWorkerErrors.ts";
+import { Semaphore } from "./Semaphore.ts";
+
+/** Options for {@link ingestLayer}. */
+export interface IngestLayerOptions {
+  /** The blob's digest: a mismatch is FailedPrecondition and nothing is stored. */
+  readonly expected: Digest;
+  /** The blob's size in bytes. */
+  readonly size: number;
+  /** The diff ID the image config gives this layer: a mismatch is FailedPrecondition, nothing stored. */
+  readonly diffId: Digest;
+  /** Ingest reference (one writer per ref, as {@link ContentStore.ingest}). */
+  readonly ref?: string;
+  /** When the blob is already stored: "error" (default, AlreadyExists) or "ok". */
+  readonly ifExists?: "error" | "ok";
+  /**
+   * Extract the layer into `dir` (overlay whiteouts) while it is stored. The caller may use the
+   * directory only once the returned promise resolves; on rejection it must discard it.
+   * `lowerDirs` (top first) is asked for only at the end, if the layer has opaque directories.
+   */
+  readonly unpack?: { readonly dir: string; readonly lowerDirs: () => Promise<readonly string[]> };
+  /** Uncompressed byte limit; default DEFAULT_MAX_LAYER_BYTES of @berth/archive. */
+  readonly maxBytes?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** What {@link ingestLayer} stored (all verified). */
+export interface IngestLayerReport {
+  readonly digest: Digest;
+  readonly size: number;
+  readonly diffId: Digest;
+  /** Sum of regular-file content sizes (docker's layer size). */
+  readonly bytes: number;
+}
+
+/**
+ * LAYER_WORKERS bounds how many layer workers run at once in this process: twice the CPU count,
+ * since each also waits for its disk writes and fsync. Layers beyond it wait for a slot.
+ */
+export const LAYER_WORKERS = Math.max(2, availableParallelism() * 2);
+const slots = new Semaphore(LAYER_WORKERS);
+
+/** Bytes posted to a worker and not yet taken: the download pauses above HIGH, resumes below LOW. */
+const HIGH = 8 * 1024 * 1024;
+const LOW = 2 * 1024 * 1024;
+/** Chunks are copied into buffers of this size and each is handed over (transferred) whole. */
+const POST_BATCH = 1024 * 1024;
+
+/**
+ * layerWorkerUrl finds the layer worker script: `BERTH_LAYER_WORKER` (a path, or `0` for none),
+ * else `layer-worker.js` beside this module (a bundle such as berthd's ships it). Running from
+ * sources (tests), there is none unless the environment names one.
+ */
+export function layerWorkerUrl(): URL | undefined {
+  const env = process.env.BERTH_LAYER_WORKER;
+  if (env === "0") return undefined;
+  if (env !== undefined && env !== "") return new URL(`file://${env}`);
+  const url = new URL("./layer-worker.js", import.meta.url);
+  return url.protocol === "file:" && existsSync(fileURLToPath(url)) ? url : undefined;
+}
+
+/**
+ * ingestLayer stores a layer blob from `input` and checks its diff ID in one pass, optionally
+ * extracting it too (see {@link IngestLayerOptions.unpack}): the work of
+ * `ContentStore.ingest` + `layerDiffId` + `applyLayer` on one read of the bytes. With a layer
+ * worker script available ({@link layerWorkerUrl}) the hashing, decompression and extraction run
+ * in a worker thread (one per layer, at most {@link LAYER_WORKERS} at once), so the calling
+ * thread only moves bytes; without one they run on the calling thread. Either way the blob
+ * becomes visible only after its size, digest and diff ID matched (in that order of report),
+ * and nothing of a mismatching or failed layer is kept.
+ */
+export async function ingestLayer(
+  content: ContentStore,
+  input: Readable,
+  opts: IngestLayerOptions,
+): Promise<IngestLayerReport> {
+  input.on("error", () => {});
+  let measured: LayerJobResult | undefined;
+  const url = layerWorkerUrl();
+  const info = await content
+    .ingestWith(
+      {
+        expected: opts.expected,
+        size: opts.size,
+        ...(opts.ref !== undefined ? { ref: opts.ref } : {}),
+        ...(opts.ifExists !== undefined ? { ifExists: opts.ifExists } : {}),
+      },
+      async (dataPath) => {
+        const params: LayerJobParams = {
+          dataPath,
+          size: opts.size,
+          ...(opts.unpack !== undefined ? { unpackDir: opts.unpack.dir } : {}),
+          ...(opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {}),
+        };
+        const lowerDirs = opts.unpack?.lowerDirs ?? (async () => []);
+        const r =
+          url === undefined
+            ? await inThread(input, params, lowerDirs, opts.signal)
+            : await slots.run(() => inWorker(url, input, params, lowerDirs, opts.signal));
+        measured = r;
+        // A blob other than the one asked for is reported as that, before anything about its tar.
+        if (r.digest === opts.expected && r.size === opts.size) {
+          if (r.tarError !== undefined) throw r.tarError;
+          if (r.diffId !== opts.diffId) {
+            throw new FailedPrecondition(
+              `layer diff ID mismatch: uncompressed content hashes to ${r.diffId}, the image config says ${opts.diffId}`,
+            );
+          }
+        }
+        return { digest: r.digest, size: r.size };
+      },
+    )
+    .catch((err: unknown) => {
+      input.destroy();
+      throw err;
+    });
+  if (measured === undefined) {
+    // Already stored (ifExists "ok" with another writer done first): nothing measured here.
+    throw new Internal(`layer ${opts.expected}: stored without being measured`);
+  }
+  return { digest: info.digest, size: info.size, diffId: opts.diffId, bytes: measured.bytes };
+}
+
+async function inThread(
+  input: Readable,
+  params: LayerJobParams,
+  lowerDirs: () => Promise<readonly string[]>,
+  signal: AbortSignal | undefined,
+): Promise<LayerJobResult> {
+  const onAbort = () => input.destroy(new Canceled("layer download canceled"));
+  signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    if (signal?.aborted) throw new Canceled("layer download canceled");
+    return await runLayerJob(input as AsyncIterable<Buffer>, params, lowerDirs);
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+type Out =
+  | { type: "ack"; bytes: number }
+  | { type: "lowers" }
+  | { type: "done"; result: Omit<LayerJobResult, "tarError"> & { tarError?: SerializedError } }
+  | { type: "error"; error: SerializedError };
+
+/**
+ * inWorker runs the job in a new worker: this thread copies the input into 1 MiB buffers and
+ * transfers them (no copy on the other side), pausing the input while more than HIGH bytes wait.
+ */
+function inWorker(
+  url: URL,
+  input: Readable,
+  params: LayerJobParams,
+  lowerDirs: () => Promise<readonly string[]>,
+  signal: AbortSignal | undefined,
+): Promise<LayerJobResult> {
+  return new Promise<LayerJobResult>((resolve, reject) => {
+    const worker = new Worker(url, { workerData: params });
+    let settled = false;
+    let outstanding = 0;
+    let resume: (() => void) | undefined;
+    const finish = (err: unknown, result?: LayerJobResult) => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener("abort", onAbort);
+      resume?.();
+      if (err !== undefined) {
+        // Nothing may write into the ingest or unpack dirs once the caller cleans them up.
+        worker.terminate().then(
+          () => reject(err),
+          () => reject(err),
+        );
+      } else resolve(result!);
+    };
+    const onAbort = () => {
+      input.destroy();
+      finish(new Canceled("layer download canceled"));
+    };
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    worker.on("message", (m: Out) => {
+      switch (m.type) {
+        case "ack":
+          outstanding -= m.bytes;
+          if (outstanding <= LOW && resume !== undefined) {
+            const r = resume;
+            resume = undefined;
+            r();
+          }
+          return;
+        case "lowers":
+          lowerDirs().then(
+            (dirs) => worker.postMessage({ type: "lowers", dirs: [...dirs] }),
+            (err: unknown) =>
+              worker.postMessage({
+                type: "lowersError",
+                error: {
+                  message: (err as Error)?.message ?? String(err),
+                  tag: (err as { _tag?: string })._tag,
+                },
+              }),
+          );
+          return;
+        case "done": {
+          const { tarError, ...rest } = m.result;
+          finish(undefined, {
+            ...rest,
+            ...(tarError !== undefined ? { tarError: deserializeError(tarError) } : {}),
+          });
+          return;
+        }
+        case "error":
+          finish(deserializeError(m.error));
+          return;
+      }
+    });
+    worker.on("error", (err) => finish(new Internal(`layer worker failed: ${err.message}`, { cause: err })));
+    worker.on("exit", (code) =>
+      finish(new Internal(`layer worker exited with code ${code} before reporting`)),
+    );
+
+    const pump = async () => {
+      let buf = Buffer.allocUnsafeSlow(POST_BATCH);
+      let used = 0;
+      const post = () => {
+        worker.postMessage({ type: "chunk", buf: buf.buffer, len: used }, [buf.buffer]);
+        outstanding += used;
+        buf = Buffer.allocUnsafeSlow(POST_BATCH);
+        used = 0;
+      };
+      for await (const chunk of input as AsyncIterable<Buffer>) {
+        if (settled) return;
+        let off = 0;
+        while (off < chunk.length) {
+          const n = chunk.copy(buf, used, off);
+          used += n;
+          off += n;
+          if (used === POST_BATCH) post();
+        }
+        if (outstanding > HIGH) {
+          await new Promise<void>((res) => {
+            resume = res;
+          });
+        }
+      }
+      if (settled) return;
+      if (used > 0) post();
+      worker.postMessage({ type: "end" });
+    };
+    pump().catch((err: unknown) => finish(err));
+  });
+}
