@@ -1,13 +1,15 @@
-import { Forbidden, NotFound } from "@berth/errdefs";
+import { FailedPrecondition, Forbidden, NotFound } from "@berth/errdefs";
 import type { ImageStore, SnapshotStore } from "@berth/image";
-import { formatReference, type Platform, Reference } from "@berth/oci";
+import { type Digest, formatReference, type Platform, Reference, sha256 } from "@berth/oci";
 import {
   type Credential,
+  MAX_CONFIG_BYTES,
   type ProgressEvent,
   parsePullReference,
   pullImage,
   pushImage,
   RegistryClient,
+  readLimited,
   StaticCredentials,
   type StoredLayer,
 } from "@berth/registry";
@@ -31,6 +33,14 @@ export type DistributionMessage =
   | { status: string; id?: string | undefined }
   | { event: ProgressEvent }
   | { aux: { Tag: string; Digest: string; Size: number } };
+
+/** What {@link Distribution.inspect} found (docker's `/distribution/{name}/json`). */
+export interface DistributionInspectReport {
+  /** The manifest (or index) the reference resolves to. */
+  readonly descriptor: { readonly mediaType: string; readonly digest: Digest; readonly size: number };
+  /** The platforms it offers: an index's entries, or a single image's config platform. */
+  readonly platforms: Platform[];
+}
 
 /** Options of {@link Distribution.pull}. */
 export interface PullRefOptions {
@@ -80,6 +90,39 @@ export class Distribution {
       ...(certsDir ? { certsDir } : {}),
       ...(insecure.length > 0 ? { insecure } : {}),
     });
+  }
+
+  /**
+   * inspect asks the registry what `name` resolves to, without pulling it: the manifest's
+   * descriptor and its platforms (an index's entries, or the config's platform, read bounded
+   * by MAX_CONFIG_BYTES and checked against its digest).
+   */
+  async inspect(name: string, o: { credential?: Credential } = {}): Promise<DistributionInspectReport> {
+    const ref = parsePullReference(name);
+    const client = this.client(ref.domain, o.credential);
+    const repo = { domain: ref.domain, path: ref.path };
+    const m = await client.getManifest(repo, ref.digest ?? ref.tag ?? "latest");
+    const doc = JSON.parse(m.bytes.toString("utf8")) as {
+      manifests?: Array<{ platform?: Platform }>;
+      config?: { digest: Digest; size?: number };
+    };
+    let platforms: Platform[] = [];
+    if (Array.isArray(doc.manifests)) {
+      platforms = doc.manifests.flatMap((d) => (d.platform ? [d.platform] : []));
+    } else if (doc.config !== undefined) {
+      const stream = await client.fetchBlob(repo, doc.config.digest, Number(doc.config.size ?? 0));
+      const bytes = await readLimited(stream, MAX_CONFIG_BYTES, `image config ${doc.config.digest}`);
+      if (sha256(bytes) !== doc.config.digest) {
+        throw new FailedPrecondition(
+          `image config of ${name} does not match its digest ${doc.config.digest}`,
+        );
+      }
+      const cfg = JSON.parse(bytes.toString("utf8")) as Platform & { variant?: string };
+      platforms = [
+        { architecture: cfg.architecture, os: cfg.os, ...(cfg.variant ? { variant: cfg.variant } : {}) },
+      ];
+    }
+    return { descriptor: { mediaType: m.mediaType, digest: m.digest, size: m.bytes.length }, platforms };
   }
 
   /** pull pulls a reference (or, with allTags, every tag of its repository) and unpacks it. */
@@ -173,19 +216,22 @@ export class Distribution {
         ready.set(layer.index, layer);
         pump();
       },
-      unpackLayer: (layers, blob, verified) => {
+      unpackTarget: (layers) => {
         const below = layers.slice(0, -1);
-        this.#d.snapshots
-          .unpackLayerStream({ layers }, blob, {
-            verified,
-            lowers: async () => {
-              await whenStored(below.length);
-              return this.#d.snapshots.prepareImage({ layers: below });
-            },
-          })
-          .catch(() => {
-            // prepareImage unpacks the stored blob instead
-          });
+        const lowers = async () => {
+          await whenStored(below.length);
+          return this.#d.snapshots.prepareImage({ layers: below });
+        };
+        const t = this.#d.snapshots.unpackLayerInto({ layers }, { lowers });
+        if (t === undefined) return undefined;
+        return {
+          dir: t.dir,
+          lowerDirs: lowers,
+          extracted: (done) => {
+            // A failed unpack is not the pull's failure: prepareImage unpacks the stored blob instead.
+            t.extracted(done).catch(() => {});
+          },
+        };
       },
     })
       .catch((err: unknown) => {

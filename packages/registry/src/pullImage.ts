@@ -7,14 +7,12 @@
  *
  * @since 0.1.0
  */
-import { PassThrough, type Readable, Transform } from "node:stream";
-import { decompress, measureTar } from "@berth/archive";
+import { Transform } from "node:stream";
 import { FailedPrecondition, isKind, NotFound, Unavailable } from "@berth/errdefs";
-import type { ImageRecord, ImageStore } from "@berth/image";
+import { type ImageRecord, type ImageStore, ingestLayer, type LayerDiffId, layerDiffId } from "@berth/image";
 import {
   type Descriptor,
   type Digest,
-  digestTransform,
   formatReference,
   type Index,
   isIndex,
@@ -52,17 +50,19 @@ export interface PullOptions {
   readonly onLayerStored?: (layer: StoredLayer) => void;
   /**
    * Called as each layer download (each attempt) starts, with the layers up to it (bottom
-   * first, this one last), the layer's uncompressed tar bytes as the diff ID check decompresses
-   * them, and a promise that resolves once those bytes are verified (blob digest, size and diff
-   * ID) and stored, or rejects. Lets a caller unpack while downloading; it must consume `tar`
-   * (resume it to give up) and must not use what it unpacked before `verified` resolves. A blob
-   * listed at several indexes is offered once, for its lowest.
+   * first, this one last): returns a directory to extract the layer into while it downloads
+   * (`SnapshotStore.unpackLayerInto`), or undefined for none. `extracted` is then called once
+   * with a promise that resolves when the layer is extracted there and its bytes are verified
+   * (blob digest, size and diff ID) and stored, or rejects (the directory must be discarded).
+   * A blob listed at several indexes is offered once, for its lowest.
    */
-  readonly unpackLayer?: (
-    layers: ReadonlyArray<{ digest: Digest; diffId: Digest }>,
-    tar: Readable,
-    verified: Promise<void>,
-  ) => void;
+  readonly unpackTarget?: (layers: ReadonlyArray<{ digest: Digest; diffId: Digest }>) =>
+    | {
+        readonly dir: string;
+        readonly lowerDirs: () => Promise<readonly string[]>;
+        readonly extracted: (done: Promise<unknown>) => void;
+      }
+    | undefined;
   readonly signal?: AbortSignal;
 }
 
@@ -223,7 +223,7 @@ export async function pullImage(
   for (const img of images.list()) for (const l of img.layers) known.set(l.digest, l.diffId);
   for (const d of present) {
     const want = diffIdByBlob.get(d)!;
-    const have = known.get(d) ?? (await checkDiffIdOf(images, d, want));
+    const have = known.get(d) ?? (await layerDiffIdOf(images, d)).diffId;
     if (have !== want) {
       throw new FailedPrecondition(
         `layer diff ID mismatch: ${d} is stored with diff ID ${have}, the image config says ${want}`,
@@ -264,18 +264,19 @@ export async function pullImage(
     missing.slice(slots).forEach((l) => {
       emit({ id: shortDigest(l.digest), status: "Waiting" });
     });
-    const unpackFor = (d: Digest) => {
+    const layersUpTo = (d: Digest) => {
       const index = manifest.layers.findIndex((l) => l.digest === d);
-      const layers = manifest.layers
+      return manifest.layers
         .slice(0, index + 1)
         .map((l, i) => ({ digest: l.digest, diffId: config.rootfs.diff_ids[i]! }));
-      return (blob: Readable, verified: Promise<void>) => opts.unpackLayer?.(layers, blob, verified);
     };
     await pool(missing, slots, async (layer) => {
-      const unpack = opts.unpackLayer === undefined ? undefined : unpackFor(layer.digest);
+      const layers = layersUpTo(layer.digest);
       sizes.set(
         layer.digest,
-        await downloadLayer(client, images, repo, layer, diffIdOf(layer.digest), opts, unpack),
+        await downloadLayer(client, images, repo, layer, diffIdOf(layer.digest), opts, () =>
+          opts.unpackTarget?.(layers),
+        ),
       );
       added.push(layer.digest);
       stored(layer.digest, true);
@@ -332,13 +333,12 @@ async function downloadLayer(
   layer: Descriptor,
   diffId: Digest,
   opts: PullOptions,
-  unpack?: (blob: Readable, verified: Promise<void>) => void,
+  unpackTarget: () => ReturnType<NonNullable<PullOptions["unpackTarget"]>>,
 ): Promise<number> {
   const emit = opts.onProgress ?? (() => {});
   const id = shortDigest(layer.digest);
   const attempts = opts.layerAttempts ?? 3;
   for (let attempt = 1; ; attempt++) {
-    let verify: { resolve: () => void; reject: (err: unknown) => void } | undefined;
     try {
       const body = await client.fetchBlob(repo, layer.digest, layer.size, opts.signal);
       let current = 0;
@@ -356,75 +356,37 @@ async function downloadLayer(
       });
       body.on("error", (err) => counter.destroy(err));
       body.pipe(counter);
-      // Two readers of the same bytes: the store (verifies size and digest before anything is
-      // visible) and the diff ID check (decompresses, hashes the tar, measures its content).
-      const toStore = new PassThrough();
-      const toCheck = new PassThrough();
-      counter.pipe(toStore);
-      counter.pipe(toCheck);
-      // The diff ID check may hand its uncompressed bytes to an unpacker as they arrive; that
-      // keeps its result only once `verified` resolves (after both checks below).
-      let onTar: ((tar: Readable) => void) | undefined;
-      if (unpack !== undefined) {
-        let toUnpack: Readable | undefined;
-        const verified = new Promise<void>((resolve, reject) => {
-          verify = {
-            resolve,
-            reject: (err) => {
-              toUnpack?.destroy();
-              reject(err);
-            },
-          };
-        });
-        verified.catch(() => {});
-        onTar = (tar) => {
-          toUnpack = tar;
-          try {
-            unpack(tar, verified);
-          } catch {
-            tar.resume();
-          }
-        };
-      }
-      counter.on("error", (err) => {
-        toStore.destroy(err);
-        toCheck.destroy(err);
-      });
-      const checking = checkDiffId(toCheck, diffId, onTar).catch((err: unknown) => {
-        // Keep the bytes flowing to the store: its own digest check reports first, and the
-        // blob is deleted again below.
-        toCheck.resume();
-        throw err;
-      });
-      checking.catch(() => {});
-      const done = images.content.ingest(toStore, {
+      // One pass over the bytes stores the blob (visible only once size and digest match),
+      // checks the config's diff ID and, when the caller asks, extracts the layer.
+      const target = unpackTarget();
+      const ingesting = ingestLayer(images.content, counter, {
         expected: layer.digest,
         size: layer.size,
+        diffId,
         ref: `layer-${layer.digest}`,
         ifExists: "ok",
+        ...(target !== undefined ? { unpack: { dir: target.dir, lowerDirs: target.lowerDirs } } : {}),
+        ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
       });
-      done.catch(() => toCheck.destroy());
-      await done.catch(async (err: unknown) => {
+      target?.extracted(ingesting);
+      let measured: number;
+      try {
+        measured = (await ingesting).bytes;
+      } catch (err) {
         // Another pull is downloading the same layer: wait for it to land instead.
         if (!isKind(err, "Unavailable") || !/locked since/.test((err as Error).message)) throw err;
         body.destroy();
-        for (let i = 0; i < 120; i++) {
-          if (await images.content.has(layer.digest)) return;
+        for (let i = 0; ; i++) {
+          if (await images.content.has(layer.digest)) break;
+          if (i >= 120) throw err;
           await new Promise((r) => setTimeout(r, 500));
         }
-        throw err;
-      });
-      const measured = await checking.catch(async (err: unknown) => {
-        // The blob matched its digest but not the config's diff ID: it must not stay.
-        await images.content.delete(layer.digest).catch(() => {});
-        throw err;
-      });
-      verify?.resolve();
+        measured = (await layerDiffIdOf(images, layer.digest)).bytes;
+      }
       emit({ id, status: "Verifying Checksum" });
       emit({ id, status: "Download complete" });
       return measured;
     } catch (err) {
-      verify?.reject(err);
       if (opts.signal?.aborted || attempt >= attempts || !isRetryable(err)) {
         if (isKind(err, "FailedPrecondition")) {
           throw new FailedPrecondition(`failed to verify layer ${layer.digest}: ${(err as Error).message}`, {
@@ -443,51 +405,7 @@ async function downloadLayer(
   }
 }
 
-/**
- * checkDiffId decompresses a layer stream, hashes the tar and measures its content; a tar that
- * does not hash to the config's diff ID is refused (FailedPrecondition), as dockerd refuses it.
- * `onTar` gets the uncompressed bytes too, as they are decompressed.
- * Returns docker's layer size (the sum of regular-file sizes).
- */
-async function checkDiffId(
-  input: Readable,
-  diffId: Digest,
-  onTar?: (tar: Readable) => void,
-): Promise<number> {
-  input.on("error", () => {});
-  const { stream } = await decompress(input);
-  const hasher = digestTransform();
-  stream.on("error", (err) => hasher.destroy(err));
-  if (onTar !== undefined) {
-    // A second reader of the uncompressed bytes (one gunzip for both).
-    const tee = new PassThrough({ highWaterMark: 1 << 20 });
-    tee.on("error", () => {});
-    stream.on("error", (err) => tee.destroy(err));
-    stream.pipe(tee);
-    onTar(tee);
-  }
-  const measure = await measureTar(stream.pipe(hasher));
-  // measureTar stops at the end-of-archive marker; hash what follows (padding) too.
-  for await (const _ of hasher) {
-    // drain
-  }
-  const got = hasher.digest();
-  if (got !== diffId) {
-    throw new FailedPrecondition(
-      `layer diff ID mismatch: uncompressed content hashes to ${got}, the image config says ${diffId}`,
-    );
-  }
-  return measure.bytes;
-}
-
-/** checkDiffIdOf hashes a stored blob's uncompressed content; returns its diff ID. */
-async function checkDiffIdOf(images: ImageStore, digest: Digest, want: Digest): Promise<Digest> {
-  try {
-    await checkDiffId(await images.content.readStream(digest), want);
-    return want;
-  } catch (err) {
-    const m = /hashes to (sha256:[0-9a-f]{64})/.exec((err as Error).message);
-    if (m) return m[1] as Digest;
-    throw err;
-  }
+/** layerDiffIdOf measures a stored layer blob (diff ID and content bytes). */
+async function layerDiffIdOf(images: ImageStore, digest: Digest): Promise<LayerDiffId> {
+  return layerDiffId(await images.content.readStream(digest));
 }

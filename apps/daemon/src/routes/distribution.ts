@@ -1,12 +1,7 @@
 import type { DistributionMessage, Engine } from "@berth/engine";
-import { FailedPrecondition, Internal, InvalidArgument, isKind } from "@berth/errdefs";
-import { type Digest, Platform, Reference, sha256 } from "@berth/oci";
-import {
-  type Credential,
-  type ProgressEvent,
-  parsePullReference,
-  type RegistryClient,
-} from "@berth/registry";
+import { Internal, InvalidArgument, isKind } from "@berth/errdefs";
+import { Platform, Reference } from "@berth/oci";
+import type { Credential, ProgressEvent } from "@berth/registry";
 import { readJSON, resOf, sendJSON } from "../http.ts";
 import type { Ctx, Router } from "../Router.ts";
 
@@ -205,54 +200,13 @@ export function distributionRoutes(router: Router, engine: Engine): void {
   });
 
   router.add("GET", "/distribution/{name*}/json", async (ctx) => {
-    const ref = parsePullReference(ctx.params.name!);
     const credential = credentialOf(decodeRegistryAuth(ctx.req.headers["x-registry-auth"]));
-    const client = engine.distribution.client(ref.domain, credential);
-    const repo = { domain: ref.domain, path: ref.path };
-    let m: Awaited<ReturnType<RegistryClient["getManifest"]>>;
+    let report: Awaited<ReturnType<Engine["distribution"]["inspect"]>>;
     try {
-      m = await client.getManifest(repo, ref.digest ?? ref.tag ?? "latest");
+      report = await engine.distribution.inspect(ctx.params.name!, credential ? { credential } : {});
     } catch (err) {
       throw asDaemonError(err);
     }
-    const doc = JSON.parse(m.bytes.toString("utf8")) as {
-      manifests?: Array<{ platform?: Platform }>;
-      config?: { digest: Digest };
-    };
-    let platforms: Platform[] = [];
-    if (Array.isArray(doc.manifests)) {
-      platforms = doc.manifests.flatMap((d) => (d.platform ? [d.platform] : []));
-    } else if (doc.config !== undefined) {
-      const stream = await client.fetchBlob(
-        repo,
-        doc.config.digest,
-        Number((doc.config as { size?: number }).size ?? 0),
-      );
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const c of stream as AsyncIterable<Buffer>) {
-        size += c.length;
-        if (size > 8 * 1024 * 1024) throw new InvalidArgument("image config is larger than 8 MiB");
-        chunks.push(c);
-      }
-      const bytes = Buffer.concat(chunks);
-      if (sha256(bytes) !== doc.config.digest) {
-        throw new FailedPrecondition(
-          `image config of ${ctx.params.name} does not match its digest ${doc.config.digest}`,
-        );
-      }
-      const cfg = JSON.parse(bytes.toString("utf8")) as Platform & { variant?: string };
-      platforms = [
-        {
-          architecture: cfg.architecture,
-          os: cfg.os,
-          ...(cfg.variant ? { variant: cfg.variant } : {}),
-        },
-      ];
-    }
-    sendJSON(ctx, 200, {
-      Descriptor: { mediaType: m.mediaType, digest: m.digest, size: m.bytes.length },
-      Platforms: platforms,
-    });
+    sendJSON(ctx, 200, { Descriptor: report.descriptor, Platforms: report.platforms });
   });
 }
