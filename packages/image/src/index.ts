@@ -26,6 +26,7 @@ export {
   ingestLayer,
   LAYER_WORKERS,
   layerWorkerUrl,
+  warmLayerWorkers,
 } from "./ingestLayer.ts";
 export { type LayerDiffId, layerDiffId } from "./layerDiffId.ts";
 export { type LayerJobParams, type LayerJobResult, runLayerJob } from "./layerJob.ts";

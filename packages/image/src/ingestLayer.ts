@@ -6,7 +6,7 @@ import { Worker } from "node:worker_threads";
 import { Canceled, FailedPrecondition, Internal } from "@berth/errdefs";
 import type { Digest } from "@berth/oci";
 import type { ContentStore } from "./ContentStore.ts";
-import { type LayerJobParams, type LayerJobResult, runLayerJob } from "./layerJob.ts";
+import { chunksOf, type LayerJobParams, type LayerJobResult, runLayerJob } from "./layerJob.ts";
 import { deserializeError, type SerializedError } from "./layerWorkerErrors.ts";
 import { Semaphore } from "./Semaphore.ts";
 
@@ -52,7 +52,7 @@ const slots = new Semaphore(LAYER_WORKERS);
 /** Bytes posted to a worker and not yet taken: the download pauses above HIGH, resumes below LOW. */
 const HIGH = 8 * 1024 * 1024;
 const LOW = 2 * 1024 * 1024;
-/** Chunks are copied into buffers of this size and each is handed over (transferred) whole. */
+/** Chunks are copied into buffers of this size, each handed over (transferred) whole. */
 const POST_BATCH = 1024 * 1024;
 
 /**
@@ -140,7 +140,7 @@ async function inThread(
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
     if (signal?.aborted) throw new Canceled("layer download canceled");
-    return await runLayerJob(input as AsyncIterable<Buffer>, params, lowerDirs);
+    return await runLayerJob(input, params, lowerDirs);
   } finally {
     signal?.removeEventListener("abort", onAbort);
   }
@@ -152,9 +152,65 @@ type Out =
   | { type: "done"; result: Omit<LayerJobResult, "tarError"> & { tarError?: SerializedError } }
   | { type: "error"; error: SerializedError };
 
+/** IDLE_MS is how long an idle layer worker is kept for the next layer before it is ended. */
+const IDLE_MS = 2000;
+const idle: Array<{ worker: Worker; href: string; since: number }> = [];
+let reaper: NodeJS.Timeout | undefined;
+
+/** acquireWorker takes an idle worker started from `url`, or starts one. */
+function acquireWorker(url: URL, fresh = false): Worker {
+  const i = fresh ? -1 : idle.findIndex((e) => e.href === url.href);
+  if (i >= 0) {
+    const [e] = idle.splice(i, 1);
+    e!.worker.ref();
+    return e!.worker;
+  }
+  const worker = new Worker(url);
+  // A worker that dies while idle leaves the pool.
+  worker.on("exit", () => {
+    const k = idle.findIndex((e) => e.worker === worker);
+    if (k >= 0) idle.splice(k, 1);
+  });
+  worker.on("error", () => {});
+  return worker;
+}
+
+/** releaseWorker keeps a worker whose job ended cleanly for the next layer, ending it once idle for IDLE_MS. */
+function releaseWorker(url: URL, worker: Worker): void {
+  worker.unref();
+  idle.push({ worker, href: url.href, since: Date.now() });
+  if (reaper !== undefined) return;
+  reaper = setInterval(() => {
+    const now = Date.now();
+    for (const e of idle.filter((e) => now - e.since >= IDLE_MS)) {
+      idle.splice(idle.indexOf(e), 1);
+      void e.worker.terminate();
+    }
+    if (idle.length === 0) {
+      clearInterval(reaper);
+      reaper = undefined;
+    }
+  }, IDLE_MS / 2);
+  reaper.unref();
+}
+
 /**
- * inWorker runs the job in a new worker: this thread copies the input into 1 MiB buffers and
- * transfers them (no copy on the other side), pausing the input while more than HIGH bytes wait.
+ * warmLayerWorkers starts layer workers ahead of `count` layers about to be ingested (at most
+ * {@link LAYER_WORKERS}, counting idle ones), so that a thread's start-up overlaps the requests
+ * that precede the bytes. Unused ones end after the usual idle time. Without a layer worker
+ * script it does nothing.
+ */
+export function warmLayerWorkers(count: number): void {
+  const url = layerWorkerUrl();
+  if (url === undefined) return;
+  const have = idle.filter((e) => e.href === url.href).length;
+  for (let i = have; i < Math.min(count, LAYER_WORKERS); i++) releaseWorker(url, acquireWorker(url, true));
+}
+
+/**
+ * inWorker runs the job in a layer worker (an idle one, or a new one): this thread copies the
+ * input into 1 MiB buffers and transfers them (no copy on the other side), pausing the input
+ * while more than HIGH bytes wait.
  */
 function inWorker(
   url: URL,
@@ -164,7 +220,7 @@ function inWorker(
   signal: AbortSignal | undefined,
 ): Promise<LayerJobResult> {
   return new Promise<LayerJobResult>((resolve, reject) => {
-    const worker = new Worker(url, { workerData: params });
+    const worker = acquireWorker(url);
     let settled = false;
     let outstanding = 0;
     let resume: (() => void) | undefined;
@@ -172,6 +228,9 @@ function inWorker(
       if (settled) return;
       settled = true;
       signal?.removeEventListener("abort", onAbort);
+      worker.off("message", onMessage);
+      worker.off("error", onError);
+      worker.off("exit", onExit);
       resume?.();
       if (err !== undefined) {
         // Nothing may write into the ingest or unpack dirs once the caller cleans them up.
@@ -179,15 +238,16 @@ function inWorker(
           () => reject(err),
           () => reject(err),
         );
-      } else resolve(result!);
+      } else {
+        releaseWorker(url, worker);
+        resolve(result!);
+      }
     };
     const onAbort = () => {
       input.destroy();
       finish(new Canceled("layer download canceled"));
     };
-    if (signal?.aborted) return onAbort();
-    signal?.addEventListener("abort", onAbort, { once: true });
-    worker.on("message", (m: Out) => {
+    const onMessage = (m: Out) => {
       switch (m.type) {
         case "ack":
           outstanding -= m.bytes;
@@ -222,25 +282,35 @@ function inWorker(
           finish(deserializeError(m.error));
           return;
       }
-    });
-    worker.on("error", (err) => finish(new Internal(`layer worker failed: ${err.message}`, { cause: err })));
-    worker.on("exit", (code) =>
-      finish(new Internal(`layer worker exited with code ${code} before reporting`)),
-    );
+    };
+    const onError = (err: Error) =>
+      finish(new Internal(`layer worker failed: ${err.message}`, { cause: err }));
+    const onExit = (code: number) =>
+      finish(new Internal(`layer worker exited with code ${code} before reporting`));
+    worker.on("message", onMessage);
+    worker.on("error", onError);
+    worker.on("exit", onExit);
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    worker.postMessage({ type: "job", params });
 
     const pump = async () => {
-      let buf = Buffer.allocUnsafeSlow(POST_BATCH);
+      let buf: Buffer | undefined;
       let used = 0;
       const post = () => {
-        worker.postMessage({ type: "chunk", buf: buf.buffer, len: used }, [buf.buffer]);
+        if (buf === undefined || used === 0) return;
+        worker.postMessage({ type: "chunk", buf: buf.buffer, len: used }, [buf.buffer as ArrayBuffer]);
         outstanding += used;
-        buf = Buffer.allocUnsafeSlow(POST_BATCH);
+        buf = undefined;
         used = 0;
       };
-      for await (const chunk of input as AsyncIterable<Buffer>) {
+      for await (const chunk of chunksOf(input)) {
         if (settled) return;
+        // Copied, not transferred: the socket's chunks are 64 KiB, and a message per chunk (and a
+        // gunzip call per chunk in the worker) costs more than one copy into 1 MiB buffers.
         let off = 0;
         while (off < chunk.length) {
+          buf ??= Buffer.allocUnsafeSlow(POST_BATCH);
           const n = chunk.copy(buf, used, off);
           used += n;
           off += n;
@@ -253,7 +323,7 @@ function inWorker(
         }
       }
       if (settled) return;
-      if (used > 0) post();
+      post();
       worker.postMessage({ type: "end" });
     };
     pump().catch((err: unknown) => finish(err));

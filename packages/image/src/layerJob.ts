@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, writev } from "node:fs";
+import { closeSync, fchmodSync, fsync, mkdirSync, openSync, writev } from "node:fs";
 import { Readable } from "node:stream";
 import { applyLayer, DEFAULT_MAX_LAYER_BYTES, dropWritten } from "@berth/archive";
 import { FailedPrecondition } from "@berth/errdefs";
@@ -7,8 +7,12 @@ import type { Digest } from "@berth/oci";
 import { layerDiffId } from "./layerDiffId.ts";
 import { WRITE_BATCH } from "./writevAll.ts";
 
-/** TAR_BUFFER is how many bytes the tar side may lag behind the blob side. */
-const TAR_BUFFER = 8 * 1024 * 1024;
+/**
+ * TAR_CHUNKS is how many chunks the tar side may lag behind the blob side. The tar stream is in
+ * object mode: a byte-mode Readable read by an async iterator hands out everything it buffered
+ * concatenated into one new Buffer (a copy of every byte); in object mode each chunk passes as is.
+ */
+const TAR_CHUNKS = 4;
 
 /** What one layer job does (see {@link runLayerJob}); plain data, so it can cross to a worker. */
 export interface LayerJobParams {
@@ -52,7 +56,7 @@ export interface LayerJobResult {
  * end of an extraction with opaque directories.
  */
 export async function runLayerJob(
-  input: AsyncIterable<Buffer>,
+  input: AsyncIterable<Buffer> | Readable,
   params: LayerJobParams,
   lowerDirs: () => Promise<readonly string[]>,
 ): Promise<LayerJobResult> {
@@ -65,7 +69,8 @@ export async function runLayerJob(
   // A deep buffer lets the blob side run ahead of decompression and extraction (each waits on
   // the thread pool) instead of the two taking turns chunk by chunk.
   const tar = new Readable({
-    highWaterMark: TAR_BUFFER,
+    objectMode: true,
+    highWaterMark: TAR_CHUNKS,
     read() {
       const w = wake;
       wake = undefined;
@@ -114,7 +119,7 @@ export async function runLayerJob(
   };
   try {
     try {
-      for await (const chunk of input) {
+      for await (const chunk of input instanceof Readable ? chunksOf(input) : input) {
         size += chunk.length;
         if (params.size !== undefined && size > params.size) {
           throw new FailedPrecondition(`unexpected commit size: more than the expected ${params.size} bytes`);
@@ -131,7 +136,7 @@ export async function runLayerJob(
       }
       if (batched > 0) await flush();
       await inFlight;
-      fsyncSync(fd);
+      await new Promise<void>((res, rej) => fsync(fd, (err) => (err ? rej(err) : res())));
       fchmodSync(fd, 0o444);
     } finally {
       await inFlight?.catch(() => {});
@@ -160,5 +165,67 @@ async function writeAllAt(fd: number, bufs: Buffer[], position: number): Promise
     if (n === 0) throw new Error("short write: no bytes written");
     at += n;
     rest = dropWritten(rest, n);
+  }
+}
+
+/**
+ * chunksOf iterates a byte stream chunk by chunk as it emits them ('data' events, paused while
+ * a few wait), never through `read()`, which concatenates whatever was buffered into a copy.
+ */
+export async function* chunksOf(input: Readable, queueMax = 16): AsyncGenerator<Buffer> {
+  const queue: Buffer[] = [];
+  let ended = false;
+  let error: unknown;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const onData = (c: Buffer | string) => {
+    queue.push(typeof c === "string" ? Buffer.from(c) : c);
+    if (queue.length >= queueMax) input.pause();
+    notify();
+  };
+  const onEnd = () => {
+    ended = true;
+    notify();
+  };
+  const onError = (err: unknown) => {
+    error ??= err;
+    notify();
+  };
+  const onClose = () => {
+    // Closed without 'end' (destroyed): a truncated stream, never a complete one.
+    if (!ended) error ??= Object.assign(new Error("premature close"), { code: "ERR_STREAM_PREMATURE_CLOSE" });
+    notify();
+  };
+  if (input.readableEnded) return;
+  if (input.destroyed) throw input.errored ?? new Error("premature close");
+  input.on("data", onData);
+  input.on("end", onEnd);
+  input.on("error", onError);
+  input.on("close", onClose);
+  try {
+    for (;;) {
+      const c = queue.shift();
+      if (c !== undefined) {
+        if (queue.length < queueMax / 2 && input.isPaused()) input.resume();
+        yield c;
+        continue;
+      }
+      if (error !== undefined) throw error;
+      if (ended) return;
+      input.resume();
+      await new Promise<void>((res) => {
+        wake = res;
+      });
+    }
+  } finally {
+    input.off("data", onData);
+    input.off("end", onEnd);
+    input.off("error", onError);
+    input.off("close", onClose);
+    if (!ended) input.destroy();
   }
 }

@@ -74,10 +74,16 @@ async function layer(opts: { opaque?: boolean } = {}) {
   };
 }
 
-/** Feeds `bytes` in 64 KiB chunks, as a socket does. */
-function chunked(bytes: Buffer): Readable {
+/**
+ * Feeds `bytes` in 64 KiB chunks, as a socket does: slices of one buffer, or (`own`) each chunk
+ * in its own memory, as the HTTP parser hands out body chunks.
+ */
+function chunked(bytes: Buffer, own = false): Readable {
   const parts: Buffer[] = [];
-  for (let i = 0; i < bytes.length; i += 65536) parts.push(bytes.subarray(i, i + 65536));
+  for (let i = 0; i < bytes.length; i += 65536) {
+    const part = bytes.subarray(i, i + 65536);
+    parts.push(own ? Buffer.from(part) : part);
+  }
   return Readable.from(parts);
 }
 
@@ -107,6 +113,20 @@ for (const mode of ["worker", "in-thread"] as const) {
       const m = await layerDiffId(await content.readStream(l.digest));
       expect({ diffId: m.diffId, bytes: m.bytes }).toEqual({ diffId: l.diffId, bytes: l.bytes });
       expect(await readdir(content.ingestDir)).toEqual([]);
+    });
+
+    it("takes chunks each in its own memory (HTTP body chunks) as well as slices of one buffer", async () => {
+      const l = await layer();
+      const dir = join(root, "own", "fs");
+      const r = await ingestLayer(content, chunked(l.gz, true), {
+        expected: l.digest,
+        size: l.gz.length,
+        diffId: l.diffId,
+        unpack: { dir, lowerDirs: async () => [] },
+      });
+      expect(r.bytes).toBe(l.bytes);
+      expect(await content.readBytes(l.digest, 1 << 30)).toEqual(l.gz);
+      expect((await lstat(join(dir, "data/big"))).size).toBe(3 * 1024 * 1024 + 17);
     });
 
     it("without an unpack dir, only stores and measures", async () => {

@@ -9,7 +9,14 @@
  */
 import { Transform } from "node:stream";
 import { FailedPrecondition, isKind, NotFound, Unavailable } from "@berth/errdefs";
-import { type ImageRecord, type ImageStore, ingestLayer, type LayerDiffId, layerDiffId } from "@berth/image";
+import {
+  type ImageRecord,
+  type ImageStore,
+  ingestLayer,
+  type LayerDiffId,
+  layerDiffId,
+  warmLayerWorkers,
+} from "@berth/image";
 import {
   type Descriptor,
   type Digest,
@@ -233,6 +240,8 @@ export async function pullImage(
   const missing = [
     ...new Map(manifest.layers.filter((l) => !present.has(l.digest)).map((l) => [l.digest, l])).values(),
   ];
+  // Layer workers start while the checks and requests below run.
+  warmLayerWorkers(Math.min(missing.length, opts.concurrency ?? 4));
   // As dockerd: when the image itself is already here, there is nothing to report per layer.
   const imageKnown = images.get(manifest.config.digest) !== undefined && missing.length === 0;
   for (const l of imageKnown ? [] : manifest.layers) {
