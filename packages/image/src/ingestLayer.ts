@@ -43,10 +43,11 @@ export interface IngestLayerReport {
 }
 
 /**
- * LAYER_WORKERS bounds how many layer workers run at once in this process: twice the CPU count,
- * since each also waits for its disk writes and fsync. Layers beyond it wait for a slot.
+ * LAYER_WORKERS bounds how many layer workers run at once in this process: the CPU count (at
+ * least 2). The work is CPU bound; more workers only cost more thread start-ups and memory (about
+ * 10 MiB and 50 ms of CPU each). Layers beyond it wait for a slot, their downloads paused.
  */
-export const LAYER_WORKERS = Math.max(2, availableParallelism() * 2);
+export const LAYER_WORKERS = Math.max(2, availableParallelism());
 const slots = new Semaphore(LAYER_WORKERS);
 
 /** Bytes posted to a worker and not yet taken: the download pauses above HIGH, resumes below LOW. */
@@ -152,8 +153,11 @@ type Out =
   | { type: "done"; result: Omit<LayerJobResult, "tarError"> & { tarError?: SerializedError } }
   | { type: "error"; error: SerializedError };
 
-/** IDLE_MS is how long an idle layer worker is kept for the next layer before it is ended. */
-const IDLE_MS = 2000;
+/**
+ * IDLE_MS is how long an idle layer worker is kept for the next layer (or the next pull) before
+ * it is ended, giving its memory back.
+ */
+const IDLE_MS = 10_000;
 const idle: Array<{ worker: Worker; href: string; since: number }> = [];
 let reaper: NodeJS.Timeout | undefined;
 
