@@ -66,8 +66,11 @@ start_registry() {
 }
 
 now() { date +%s.%N; }
+# CPU seconds (user+system, all threads) of a process so far.
+cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"; }
 declare -A PUSH PULL
 for d in dockerd berth; do PUSH[$d]=""; PULL[$d]=""; done
+PULL_CPU=""
 bytes=$((4 * LAYER_MB * 1000000))
 for i in $(seq 1 "$N"); do
   for d in dockerd berth; do
@@ -76,7 +79,9 @@ for i in $(seq 1 "$N"); do
     docker tag bench:img "$reg/bench:$i" >/dev/null
     t0=$(now); docker push "$reg/bench:$i" >/dev/null; t1=$(now)
     docker rmi "$reg/bench:$i" bench:img >/dev/null
+    [ "$d" = berth ] && c0=$(cpu_of "$berthd_pid")
     t2=$(now); docker pull -q "$reg/bench:$i" >/dev/null; t3=$(now)
+    [ "$d" = berth ] && PULL_CPU+="$(echo "$(cpu_of "$berthd_pid") - $c0" | bc) "
     docker tag "$reg/bench:$i" bench:img >/dev/null
     docker rmi "$reg/bench:$i" >/dev/null
     PUSH[$d]+="$(echo "$t1 - $t0" | bc) "
@@ -93,7 +98,9 @@ for d in dockerd berth; do
   printf '| %s | 4 x %s MB | %.3f s | %.0f | %.3f s | %.0f |\n' "$d" "$LAYER_MB" "$s" \
     "$(echo "$bytes / 1000000 / $s" | bc -l)" "$l" "$(echo "$bytes / 1000000 / $l" | bc -l)"
 done
+printf '\nberthd CPU per pull (user+system, all threads): %s s (median %s s); load average: %s\n' \
+  "$PULL_CPU" "$(echo "$PULL_CPU" | median)" "$(cut -d' ' -f1-3 /proc/loadavg)"
 mkdir -p "$here/results"
-printf '{"n":%s,"bytes":%s,"push":{"dockerd":"%s","berth":"%s"},"pull":{"dockerd":"%s","berth":"%s"}}\n' \
-  "$N" "$bytes" "${PUSH[dockerd]}" "${PUSH[berth]}" "${PULL[dockerd]}" "${PULL[berth]}" \
+printf '{"n":%s,"bytes":%s,"push":{"dockerd":"%s","berth":"%s"},"pull":{"dockerd":"%s","berth":"%s"},"berthdPullCpu":"%s"}\n' \
+  "$N" "$bytes" "${PUSH[dockerd]}" "${PUSH[berth]}" "${PULL[dockerd]}" "${PULL[berth]}" "$PULL_CPU" \
   >"$here/results/push-pull-$(date -u +%Y-%m-%dT%H-%M-%SZ).json"
