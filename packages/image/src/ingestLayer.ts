@@ -31,6 +31,8 @@ export interface IngestLayerOptions {
   /** Uncompressed byte limit; default DEFAULT_MAX_LAYER_BYTES of @berth/archive. */
   readonly maxBytes?: number;
   readonly signal?: AbortSignal;
+  /** Called on the calling thread with the bytes read so far, as they are read (progress). */
+  readonly onBytes?: (total: number) => void;
 }
 
 /** What {@link ingestLayer} stored (all verified). */
@@ -105,8 +107,10 @@ export async function ingestLayer(
         const lowerDirs = opts.unpack?.lowerDirs ?? (async () => []);
         const r =
           url === undefined
-            ? await inThread(input, params, lowerDirs, opts.signal)
-            : await slots.run(() => inWorker(url, input, params, lowerDirs, opts.signal));
+            ? await inThread(counted(input, opts.onBytes), params, lowerDirs, opts.signal, input)
+            : await slots.run(() =>
+                inWorker(url, counted(input, opts.onBytes), params, lowerDirs, opts.signal, input),
+              );
         measured = r;
         // A blob other than the one asked for is reported as that, before anything about its tar.
         if (r.digest === opts.expected && r.size === opts.size) {
@@ -131,17 +135,31 @@ export async function ingestLayer(
   return { digest: info.digest, size: info.size, diffId: opts.diffId, bytes: measured.bytes };
 }
 
-async function inThread(
+/** counted iterates `input` chunk by chunk (see `chunksOf`), reporting the running total. */
+async function* counted(
   input: Readable,
+  onBytes: ((total: number) => void) | undefined,
+): AsyncGenerator<Buffer> {
+  let total = 0;
+  for await (const chunk of chunksOf(input)) {
+    total += chunk.length;
+    onBytes?.(total);
+    yield chunk;
+  }
+}
+
+async function inThread(
+  chunks: AsyncIterable<Buffer>,
   params: LayerJobParams,
   lowerDirs: () => Promise<readonly string[]>,
   signal: AbortSignal | undefined,
+  input: Readable,
 ): Promise<LayerJobResult> {
   const onAbort = () => input.destroy(new Canceled("layer download canceled"));
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
     if (signal?.aborted) throw new Canceled("layer download canceled");
-    return await runLayerJob(input, params, lowerDirs);
+    return await runLayerJob(chunks, params, lowerDirs);
   } finally {
     signal?.removeEventListener("abort", onAbort);
   }
@@ -218,10 +236,11 @@ export function warmLayerWorkers(count: number): void {
  */
 function inWorker(
   url: URL,
-  input: Readable,
+  chunks: AsyncIterable<Buffer>,
   params: LayerJobParams,
   lowerDirs: () => Promise<readonly string[]>,
   signal: AbortSignal | undefined,
+  input: Readable,
 ): Promise<LayerJobResult> {
   return new Promise<LayerJobResult>((resolve, reject) => {
     const worker = acquireWorker(url);
@@ -308,7 +327,7 @@ function inWorker(
         buf = undefined;
         used = 0;
       };
-      for await (const chunk of chunksOf(input)) {
+      for await (const chunk of chunks) {
         if (settled) return;
         // Copied, not transferred: the socket's chunks are 64 KiB, and a message per chunk (and a
         // gunzip call per chunk in the worker) costs more than one copy into 1 MiB buffers.

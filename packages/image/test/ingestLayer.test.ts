@@ -129,14 +129,18 @@ for (const mode of ["worker", "in-thread"] as const) {
       expect((await lstat(join(dir, "data/big"))).size).toBe(3 * 1024 * 1024 + 17);
     });
 
-    it("without an unpack dir, only stores and measures", async () => {
+    it("without an unpack dir, only stores and measures, reporting its progress", async () => {
       const l = await layer();
+      const seen: number[] = [];
       const r = await ingestLayer(content, chunked(l.gz), {
         expected: l.digest,
         size: l.gz.length,
         diffId: l.diffId,
+        onBytes: (n) => seen.push(n),
       });
       expect(r.bytes).toBe(l.bytes);
+      expect(seen.length).toBe(Math.ceil(l.gz.length / 65536));
+      expect(seen.at(-1)).toBe(l.gz.length);
       expect(await content.has(l.digest)).toBe(true);
     });
 

@@ -7,7 +7,6 @@
  *
  * @since 0.1.0
  */
-import { Transform } from "node:stream";
 import { FailedPrecondition, isKind, NotFound, Unavailable } from "@berth/errdefs";
 import {
   type ImageRecord,
@@ -350,25 +349,18 @@ async function downloadLayer(
   for (let attempt = 1; ; attempt++) {
     try {
       const body = await client.fetchBlob(repo, layer.digest, layer.size, opts.signal);
-      let current = 0;
       let last = 0;
-      const counter = new Transform({
-        transform(c: Buffer, _enc, cb) {
-          current += c.length;
-          const now = Date.now();
-          if (now - last >= 100 || current === layer.size) {
-            last = now;
-            emit({ id, status: "Downloading", current, total: layer.size });
-          }
-          cb(null, c);
-        },
-      });
-      body.on("error", (err) => counter.destroy(err));
-      body.pipe(counter);
+      const onBytes = (current: number) => {
+        const now = Date.now();
+        if (now - last >= 100 || current === layer.size) {
+          last = now;
+          emit({ id, status: "Downloading", current, total: layer.size });
+        }
+      };
       // One pass over the bytes stores the blob (visible only once size and digest match),
       // checks the config's diff ID and, when the caller asks, extracts the layer.
       const target = unpackTarget();
-      const ingesting = ingestLayer(images.content, counter, {
+      const ingesting = ingestLayer(images.content, body, {
         expected: layer.digest,
         size: layer.size,
         diffId,
@@ -376,6 +368,7 @@ async function downloadLayer(
         ifExists: "ok",
         ...(target !== undefined ? { unpack: { dir: target.dir, lowerDirs: target.lowerDirs } } : {}),
         ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
+        onBytes,
       });
       target?.extracted(ingesting);
       let measured: number;
