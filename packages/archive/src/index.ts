@@ -11,4 +11,5 @@ export { dropWritten } from "./dropWritten.ts";
 export { measureTar, type TarMeasure } from "./measureTar.ts";
 export { type PackHeader, packEntry, packFile } from "./packEntry.ts";
 export { MAX_SYMLINKS, resolveInRoot, resolveInRootSync } from "./resolveInRoot.ts";
+export { encodeTarHeader, TAR_BLOCK, TAR_END, tarPadding } from "./tarHeader.ts";
 export { WHITEOUT_META_PREFIX, WHITEOUT_OPAQUE_DIR, WHITEOUT_PREFIX } from "./whiteout.ts";

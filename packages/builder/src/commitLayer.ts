@@ -1,12 +1,25 @@
-import type { Stats } from "node:fs";
-import { lstat, readdir, readlink } from "node:fs/promises";
-import { Readable, Transform } from "node:stream";
-import { packEntry, packFile, WHITEOUT_OPAQUE_DIR, WHITEOUT_PREFIX } from "@berth/archive";
+import {
+  closeSync,
+  constants,
+  lstatSync,
+  openSync,
+  read,
+  readdirSync,
+  readlinkSync,
+  readSync,
+  type Stats,
+} from "node:fs";
+import {
+  encodeTarHeader,
+  type PackHeader,
+  TAR_END,
+  tarPadding,
+  WHITEOUT_OPAQUE_DIR,
+  WHITEOUT_PREFIX,
+} from "@berth/archive";
 import { errnoCode } from "@berth/errdefs";
 import type { ContentStore } from "@berth/image";
-import { Digester } from "@berth/oci";
-import * as tar from "tar-stream";
-import { compressLayer } from "./compressLayer.ts";
+import { LayerSink } from "./LayerSink.ts";
 import type { LayerCompression, LayerState } from "./types.ts";
 
 /** The directories of one overlay mount, as SnapshotStore's ContainerLayer has them. */
@@ -30,20 +43,30 @@ export interface CommitLayerOptions {
    * to drop the mount points the runtime created (docker's init layer).
    */
   readonly exclude?: (rel: string) => boolean;
-  /** Layer compression (default gzip); see {@link compressLayer}. */
+  /** Layer compression (default gzip); see {@link LayerSink}. */
   readonly compression?: LayerCompression;
 }
 
-type Header = Partial<tar.Header> & { name: string };
+/** Files up to this size are read with one synchronous read (cheaper than a thread-pool hop). */
+const SYNC_READ_MAX = 256 * 1024;
 
 const isWhiteout = (st: Stats) => st.isCharacterDevice() && st.rdev === 0;
+
+const readAsync = (fd: number, buf: Buffer, length: number) =>
+  new Promise<number>((res, rej) => read(fd, buf, 0, length, null, (err, n) => (err ? rej(err) : res(n))));
 
 /**
  * commitLayer turns an overlay upper directory into an OCI layer and stores it: a tar in sorted
  * (deterministic) order where overlay whiteouts (0/0 character devices) become `.wh.<name>` and
- * a directory that hides its lower contents becomes `<dir>/.wh..wh..opq`, compressed by
- * {@link compressLayer} (gzip on the libuv thread pool, or zstd), hashed on the way
- * (diff ID of the tar, digest of the gzip) and ingested into the content store.
+ * a directory that hides its lower contents becomes `<dir>/.wh..wh..opq`, compressed and stored
+ * by a {@link LayerSink} (gzip blocks deflated on the libuv thread pool, or zstd), hashed on the
+ * way (diff ID of the tar, digest of the blob).
+ *
+ * One pass, few copies: tar headers are encoded directly ({@link encodeTarHeader}, the bytes
+ * tar-stream wrote before), file contents are read straight into the sink's 1 MiB blocks (small
+ * files with one synchronous read, large ones asynchronously), and the metadata walk uses
+ * synchronous calls, which take microseconds each against a thread-pool hop per call. The layer
+ * is byte for byte what the earlier tar-stream + stream pipeline produced for the same tree.
  *
  * Opaque directories are found without reading `trusted.overlay.opaque` (Node has no getxattr):
  * overlay marks an upper directory opaque when it was removed and made again, and then hides
@@ -56,104 +79,124 @@ export async function commitLayer(
   content: ContentStore,
   opts: CommitLayerOptions = {},
 ): Promise<LayerDiff> {
-  const pack = tar.pack();
+  const sink = await LayerSink.open(
+    content,
+    opts.compression === undefined ? {} : { compression: opts.compression },
+  );
   let entries = 0;
   let unpackedSize = 0;
-  const producing = (async () => {
-    const seen = new Map<string, string>();
-    const walkDir = async (rel: string): Promise<void> => {
-      const names = (await readdir(join(dirs.upperdir, rel))).sort();
-      for (const name of names) {
-        const childRel = rel === "" ? name : `${rel}/${name}`;
-        if (opts.exclude?.(childRel) === true) continue;
-        const abs = join(dirs.upperdir, childRel);
-        const st = await lstat(abs);
-        if (isWhiteout(st)) {
-          await packEntry(pack, {
-            name: rel === "" ? `${WHITEOUT_PREFIX}${name}` : `${rel}/${WHITEOUT_PREFIX}${name}`,
+  const seen = new Map<string, string>();
+  const entry = (h: PackHeader) => sink.write(encodeTarHeader(h));
+
+  const packFile = async (abs: string, h: PackHeader & { size: number }) => {
+    const fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      await entry(h);
+      let remaining = h.size;
+      const sync = h.size <= SYNC_READ_MAX;
+      while (remaining > 0) {
+        const room = sink.room();
+        const want = Math.min(room.length, remaining);
+        const n = sync ? readSync(fd, room, 0, want, null) : await readAsync(fd, room, want);
+        if (n === 0) {
+          // The file shrank while being read: pad with zeros so the header's size stays true.
+          await sink.writeZeros(remaining);
+          break;
+        }
+        remaining -= n;
+        const p = sink.advance(n);
+        if (p !== undefined) await p;
+      }
+      const pad = tarPadding(h.size);
+      if (pad > 0) await sink.writeZeros(pad);
+    } finally {
+      closeSync(fd);
+    }
+  };
+
+  const walkDir = async (rel: string): Promise<void> => {
+    const names = readdirSync(join(dirs.upperdir, rel)).sort();
+    for (const name of names) {
+      const childRel = rel === "" ? name : `${rel}/${name}`;
+      if (opts.exclude?.(childRel) === true) continue;
+      const abs = join(dirs.upperdir, childRel);
+      const st = lstatSync(abs);
+      if (isWhiteout(st)) {
+        await entry({
+          name: rel === "" ? `${WHITEOUT_PREFIX}${name}` : `${rel}/${WHITEOUT_PREFIX}${name}`,
+          type: "file",
+          size: 0,
+          mode: 0o644,
+          mtime: new Date(0),
+        });
+        entries++;
+        continue;
+      }
+      const base: PackHeader = {
+        name: childRel,
+        mode: st.mode & 0o7777,
+        uid: st.uid,
+        gid: st.gid,
+        mtime: new Date(Math.floor(st.mtimeMs / 1000) * 1000),
+      };
+      entries++;
+      if (st.isDirectory()) {
+        await entry({ ...base, name: `${childRel}/`, type: "directory" });
+        if (isOpaque(dirs, childRel)) {
+          await entry({
+            name: `${childRel}/${WHITEOUT_OPAQUE_DIR}`,
             type: "file",
             size: 0,
             mode: 0o644,
             mtime: new Date(0),
           });
-          entries++;
-          continue;
         }
-        const base: Header = {
-          name: childRel,
-          mode: st.mode & 0o7777,
-          uid: st.uid,
-          gid: st.gid,
-          mtime: new Date(Math.floor(st.mtimeMs / 1000) * 1000),
-        };
-        entries++;
-        if (st.isDirectory()) {
-          await packEntry(pack, { ...base, name: `${childRel}/`, type: "directory" });
-          if (await isOpaque(dirs, childRel)) {
-            await packEntry(pack, {
-              name: `${childRel}/${WHITEOUT_OPAQUE_DIR}`,
-              type: "file",
-              size: 0,
-              mode: 0o644,
-              mtime: new Date(0),
-            });
-          }
-          await walkDir(childRel);
-          continue;
-        }
-        if (st.nlink > 1 && !st.isDirectory()) {
-          const key = `${st.dev}:${st.ino}`;
-          const first = seen.get(key);
-          if (first !== undefined) {
-            await packEntry(pack, { ...base, type: "link", linkname: first, size: 0 });
-            continue;
-          }
-          seen.set(key, childRel);
-        }
-        if (st.isSymbolicLink()) {
-          await packEntry(pack, { ...base, type: "symlink", linkname: await readlink(abs) });
-        } else if (st.isFile()) {
-          unpackedSize += st.size;
-          await packFile(pack, abs, { ...base, type: "file", size: st.size });
-        } else if (st.isFIFO()) {
-          await packEntry(pack, { ...base, type: "fifo" });
-        } else if (st.isCharacterDevice() || st.isBlockDevice()) {
-          await packEntry(pack, {
-            ...base,
-            type: st.isCharacterDevice() ? "character-device" : "block-device",
-            devmajor: Number((BigInt(st.rdev) >> 8n) & 0xfffn),
-            devminor: Number((BigInt(st.rdev) & 0xffn) | ((BigInt(st.rdev) >> 12n) & ~0xffn)),
-          });
-        }
-        // sockets are not archived, as tar does not
+        await walkDir(childRel);
+        continue;
       }
-    };
-    await walkDir("");
-  })().then(
-    () => pack.finalize(),
-    (err: unknown) => pack.destroy(err as Error),
-  );
+      if (st.nlink > 1) {
+        const key = `${st.dev}:${st.ino}`;
+        const first = seen.get(key);
+        if (first !== undefined) {
+          await entry({ ...base, type: "link", linkname: first, size: 0 });
+          continue;
+        }
+        seen.set(key, childRel);
+      }
+      if (st.isSymbolicLink()) {
+        await entry({ ...base, type: "symlink", linkname: readlinkSync(abs) });
+      } else if (st.isFile()) {
+        unpackedSize += st.size;
+        await packFile(abs, { ...base, type: "file", size: st.size });
+      } else if (st.isFIFO()) {
+        await entry({ ...base, type: "fifo" });
+      } else if (st.isCharacterDevice() || st.isBlockDevice()) {
+        await entry({
+          ...base,
+          type: st.isCharacterDevice() ? "character-device" : "block-device",
+          devmajor: Number((BigInt(st.rdev) >> 8n) & 0xfffn),
+          devminor: Number((BigInt(st.rdev) & 0xffn) | ((BigInt(st.rdev) >> 12n) & ~0xffn)),
+        });
+      }
+      // sockets are not archived, as tar does not
+    }
+  };
 
-  const tarStream = Readable.from(pack as unknown as AsyncIterable<Buffer>, { objectMode: false });
-  const diff = new Digester();
-  const hashed = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      diff.update(chunk);
-      cb(null, chunk);
-    },
-  });
-  const { stream: gz, mediaType } = compressLayer(opts.compression);
-  tarStream.on("error", (err) => hashed.destroy(err));
-  hashed.on("error", (err) => gz.destroy(err));
-  tarStream.pipe(hashed).pipe(gz);
-  const blob = await content.ingest(gz, { ifExists: "ok" });
-  await producing;
+  let stored: Awaited<ReturnType<LayerSink["finish"]>>;
+  try {
+    await walkDir("");
+    await sink.write(TAR_END);
+    stored = await sink.finish();
+  } catch (err) {
+    await sink.abort();
+    throw err;
+  }
   return {
     layer: {
-      digest: blob.digest as `sha256:${string}`,
-      diffId: diff.digest() as `sha256:${string}`,
-      size: blob.size,
-      mediaType,
+      digest: stored.digest,
+      diffId: stored.diffId,
+      size: stored.size,
+      mediaType: stored.mediaType,
       unpackedSize,
     },
     empty: entries === 0,
@@ -164,32 +207,36 @@ function join(dir: string, rel: string): string {
   return rel === "" ? dir : `${dir}/${rel}`;
 }
 
+function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch (err) {
+    if (errnoCode(err) === "ENOENT" || errnoCode(err) === "ENOTDIR") return undefined;
+    throw err;
+  }
+}
+
 /**
  * isOpaque tells whether the upper directory `rel` hides lower children: some name visible in
  * the lowers (the topmost lower entry for it is not a whiteout) is neither in the upper dir nor
  * visible in the merged view.
  */
-async function isOpaque(dirs: OverlayDirs & { readonly merged: string }, rel: string): Promise<boolean> {
-  const upperNames = new Set(await readdir(join(dirs.upperdir, rel)));
+function isOpaque(dirs: OverlayDirs & { readonly merged: string }, rel: string): boolean {
+  const upperNames = new Set(readdirSync(join(dirs.upperdir, rel)));
   const first = new Map<string, boolean>();
   for (const lower of dirs.lowerdirs) {
-    let st: Stats;
-    try {
-      st = await lstat(join(lower, rel));
-    } catch (err) {
-      if (errnoCode(err) === "ENOENT" || errnoCode(err) === "ENOTDIR") continue;
-      throw err;
-    }
+    const st = lstatOrUndefined(join(lower, rel));
+    if (st === undefined) continue;
     if (!st.isDirectory()) break;
-    for (const name of await readdir(join(lower, rel))) {
+    for (const name of readdirSync(join(lower, rel))) {
       if (first.has(name)) continue;
-      first.set(name, !isWhiteout(await lstat(join(lower, `${rel}/${name}`))));
+      first.set(name, !isWhiteout(lstatSync(join(lower, `${rel}/${name}`))));
     }
   }
   for (const [name, visible] of first) {
     if (!visible || upperNames.has(name)) continue;
     try {
-      await lstat(join(dirs.merged, `${rel}/${name}`));
+      lstatSync(join(dirs.merged, `${rel}/${name}`));
     } catch (err) {
       if (errnoCode(err) === "ENOENT") return true;
       throw err;

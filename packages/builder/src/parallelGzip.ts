@@ -12,13 +12,13 @@ export const GZIP_BLOCK_BYTES = 1024 * 1024;
 const SAMPLE_BYTES = 4096;
 
 /** Above this entropy (bits per byte; 8 is random) a block is stored, not deflated. */
-const INCOMPRESSIBLE_BITS = 7.8;
+export const INCOMPRESSIBLE_BITS = 7.8;
 
 /** The gzip header: deflate, no name, mtime 0, OS unix: constant, so layer digests are reproducible. */
-const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0x03]);
+export const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0x03]);
 
 /** An empty final deflate block (fixed Huffman, BFINAL set), ending the stream. */
-const FINAL_BLOCK = Buffer.from([0x03, 0x00]);
+export const FINAL_BLOCK = Buffer.from([0x03, 0x00]);
 
 /**
  * sampleEntropy estimates a block's Shannon entropy in bits per byte from three 4 KiB samples.

@@ -14,6 +14,7 @@ import {
 } from "@berth/errdefs";
 import { type Digest, hexOf, parseDigest, sha256 } from "@berth/oci";
 import { fsyncDir } from "./atomicWrite.ts";
+import { BlobWriter } from "./BlobWriter.ts";
 import { WRITE_BATCH, writevAll } from "./writevAll.ts";
 
 /** A committed blob: its digest and size in bytes. */
@@ -225,6 +226,51 @@ export class ContentStore {
     } finally {
       await rm(dir, { recursive: true, force: true }).catch(() => {});
       this.#locks.delete(key);
+    }
+  }
+
+  /**
+   * writer starts a blob fed chunk by chunk, for producers that are not streams (see
+   * {@link BlobWriter}; the layer commit writes its gzip blocks through it): same ref lock and
+   * ingest directory as {@link ingest}, and the same checks at `commit`. The caller must end it
+   * with `commit` or `abort`.
+   */
+  async writer(opts: IngestOptions = {}): Promise<BlobWriter> {
+    const expected = opts.expected === undefined ? undefined : parseDigest(opts.expected);
+    if (expected !== undefined && !expected.startsWith("sha256:")) {
+      throw new InvalidArgument(`unsupported digest ${expected}: expected sha256`);
+    }
+    const ref = opts.ref ?? `anon-${randomBytes(8).toString("hex")}`;
+    const key = createHash("sha256").update(ref).digest("hex");
+    const since = this.#locks.get(key);
+    if (since !== undefined)
+      throw new Unavailable(`ref ${ref} locked since ${new Date(since).toISOString()}`);
+    this.#locks.set(key, Date.now());
+    const dir = join(this.ingestDir, key);
+    const release = async () => {
+      await rm(dir, { recursive: true, force: true }).catch(() => {});
+      this.#locks.delete(key);
+    };
+    try {
+      await rm(dir, { recursive: true, force: true });
+      await mkdir(dir, { mode: 0o700 });
+      await writeFile(join(dir, "ref"), ref);
+      const dataPath = join(dir, "data");
+      const fh = await open(dataPath, "wx", 0o600);
+      return new BlobWriter({
+        fh,
+        dataPath,
+        blobsDir: this.blobsDir,
+        blobPath: (d) => this.blobPath(d),
+        ...(expected === undefined ? {} : { expected }),
+        ...(opts.size === undefined ? {} : { size: opts.size }),
+        ...(opts.maxBytes === undefined ? {} : { maxBytes: opts.maxBytes }),
+        ...(opts.ifExists === undefined ? {} : { ifExists: opts.ifExists }),
+        release,
+      });
+    } catch (err) {
+      await release();
+      throw err;
     }
   }
 

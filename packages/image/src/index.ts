@@ -7,6 +7,7 @@ export {
   memberName,
 } from "./ArchiveDir.ts";
 export { fsyncDir, writeFileAtomic } from "./atomicWrite.ts";
+export { BlobWriter, type BlobWriterTarget } from "./BlobWriter.ts";
 export { type BlobInfo, ContentStore, type IngestOptions } from "./ContentStore.ts";
 export { chainIds } from "./chainId.ts";
 export type { ImageRecord, LayerRecord } from "./ImageRecord.ts";
