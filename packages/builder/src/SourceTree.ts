@@ -6,6 +6,7 @@ import type { DockerIgnore } from "@berth/dockerfile";
 import { cleanPath } from "@berth/dockerfile";
 import { errnoCode, NotFound } from "@berth/errdefs";
 import { Digester } from "@berth/oci";
+import { type FileDigests, statKey } from "./FileDigests.ts";
 
 /** SourceEntry is one file system object found under a source root (never followed if a link). */
 export interface SourceEntry {
@@ -38,15 +39,18 @@ const GLOB = /[*?[\\]/;
 export class SourceTree {
   readonly root: string;
   readonly ignore: DockerIgnore | undefined;
+  /** Remembered content digests of files under the root (a synced context), if any. */
+  readonly digests: FileDigests | undefined;
 
-  private constructor(root: string, ignore: DockerIgnore | undefined) {
+  private constructor(root: string, ignore: DockerIgnore | undefined, digests: FileDigests | undefined) {
     this.root = root;
     this.ignore = ignore;
+    this.digests = digests;
   }
 
-  /** open makes a tree over `root` (made real first). */
-  static async open(root: string, ignore?: DockerIgnore): Promise<SourceTree> {
-    return new SourceTree(await realpath(root), ignore);
+  /** open makes a tree over `root` (made real first), with remembered file digests if given. */
+  static async open(root: string, ignore?: DockerIgnore, digests?: FileDigests): Promise<SourceTree> {
+    return new SourceTree(await realpath(root), ignore, digests);
   }
 
   #ignored(rel: string): boolean {
@@ -175,10 +179,11 @@ export function segmentRegex(seg: string): RegExp {
 
 /**
  * hashSources digests what a COPY/ADD would copy: per entry its path relative to its source,
- * type, mode, link target and content. Owners and mtimes are left out (docker's classic builder
- * also ignored them: `--chown` decides the owner and is part of the instruction text).
+ * type, mode, link target and the digest of its content. Owners and mtimes are left out (docker's
+ * classic builder also ignored them: `--chown` decides the owner and is part of the instruction
+ * text). With `digests`, a file whose stat still matches a remembered digest is not read again.
  */
-export async function hashSources(sources: readonly MatchedSource[]): Promise<string> {
+export async function hashSources(sources: readonly MatchedSource[], digests?: FileDigests): Promise<string> {
   const d = new Digester();
   for (const s of sources) {
     d.update(`source ${s.top.rel}\0`);
@@ -186,16 +191,27 @@ export async function hashSources(sources: readonly MatchedSource[]): Promise<st
       const st = e.stat;
       const kind = st.isDirectory() ? "d" : st.isSymbolicLink() ? "l" : st.isFile() ? "f" : "o";
       d.update(`${kind} ${e.rel} ${(st.mode & 0o7777).toString(8)} ${e.linkname ?? ""} ${st.size}\0`);
-      if (st.isFile()) {
-        const fh = await open(e.abs, constants.O_RDONLY | constants.O_NOFOLLOW);
-        try {
-          for await (const chunk of fh.createReadStream({ autoClose: false }) as AsyncIterable<Buffer>)
-            d.update(chunk);
-        } finally {
-          await fh.close();
-        }
-      }
+      if (st.isFile()) d.update(`${digests?.get(e.abs, st) ?? (await hashFile(e.abs, st, digests))}\0`);
     }
   }
   return d.digest();
+}
+
+/** hashFile reads one file (never through a link) and remembers its digest in `digests`. */
+async function hashFile(abs: string, st: Stats, digests: FileDigests | undefined): Promise<string> {
+  const fd = new Digester();
+  const fh = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    for await (const chunk of fh.createReadStream({ autoClose: false }) as AsyncIterable<Buffer>)
+      fd.update(chunk);
+  } finally {
+    await fh.close();
+  }
+  const digest = fd.digest();
+  // Remember it only if the file did not change while it was read (its stat is the key).
+  if (digests !== undefined) {
+    const after = await lstat(abs);
+    if (statKey(after) === statKey(st)) digests.set(abs, st, digest);
+  }
+  return digest;
 }

@@ -393,7 +393,9 @@ export class StageBuilder {
       if (m.type !== "bind" && m.type !== "cache") continue;
       if (m.from !== undefined && m.from !== "") parts.push(stateId(await this.#fromState(m.from)));
       else if (m.type === "bind")
-        parts.push(await hashSources(await this.#env.context.match(m.source || ".")));
+        parts.push(
+          await hashSources(await this.#env.context.match(m.source || "."), this.#env.context.digests),
+        );
     }
     return sha256(parts.join(","));
   }
@@ -484,7 +486,7 @@ export class StageBuilder {
         }
         matched.push(...extra);
         for (const _ of extra) pivots.push("");
-        const digest = await hashSources(matched);
+        const digest = await hashSources(matched, this.#env.context.digests);
         const kindWord = matched.length > 1 ? "multi" : matched[0]?.top.stat.isDirectory() ? "dir" : "file";
         const createdBy = nopCreatedBy(
           this.#shell,

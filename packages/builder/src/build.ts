@@ -144,7 +144,7 @@ async function buildInContext(
   const cache = opts.compression === "zstd" ? cache0.scoped("zstd") : cache0;
   const stageDeps: BuildDeps =
     opts.compression === undefined ? deps : { ...deps, layerCompression: opts.compression };
-  const context = await SourceTree.open(contextDir, ignore);
+  const context = await SourceTree.open(contextDir, ignore, opts.fileDigests);
   const done = new Map<string, ImageState>();
   const counters = { executed: 0, cached: 0 };
   const ordered = new OrderedProgress(plan.length, onProgress);

@@ -18,6 +18,7 @@ export { build, MAX_DOCKERFILE_BYTES } from "./build.ts";
 export { type CacheMountLease, type CacheMountRequest, CacheMounts } from "./CacheMounts.ts";
 export { type CommitLayerOptions, commitLayer, type LayerDiff, type OverlayDirs } from "./commitLayer.ts";
 export { compressLayer, type LayerCompressor } from "./compressLayer.ts";
+export { FileDigests, statKey } from "./FileDigests.ts";
 export { OrderedProgress } from "./OrderedProgress.ts";
 export {
   createParallelGzip,
@@ -26,6 +27,13 @@ export {
   sampleEntropy,
 } from "./parallelGzip.ts";
 export { RunFailedError } from "./StageBuilder.ts";
+export {
+  type ContextEntry,
+  checkEntries,
+  SyncedContexts,
+  type SyncedContextsOptions,
+  type SyncedContextUsage,
+} from "./SyncedContexts.ts";
 export { planStages, type StagePlan, stageRefs } from "./stageGraph.ts";
 export type {
   BuildDeps,

@@ -2,6 +2,7 @@ import type { ContentStore, ImageStore, SnapshotStore } from "@berth/image";
 import type { ImageConfig } from "@berth/oci";
 import type { Runtime } from "@berth/runtime";
 import type { BuildCache } from "./BuildCache.ts";
+import type { FileDigests } from "./FileDigests.ts";
 
 /** BuildOptions is one `docker build`: where the context and Dockerfile come from, and what to make. */
 export interface BuildOptions {
@@ -9,6 +10,8 @@ export interface BuildOptions {
   readonly contextDir?: string;
   /** Context as a tar stream (plain, gzip or zstd), as POST /build receives it; extracted to a temp dir. */
   readonly contextTar?: NodeJS.ReadableStream;
+  /** Remembered digests of the files under `contextDir` (a synced context): COPY/ADD hash only changed files. */
+  readonly fileDigests?: FileDigests;
   /** Dockerfile path inside the context (resolved inside it, never outside; default `Dockerfile`). */
   readonly dockerfile?: string;
   /** Dockerfile text; overrides `dockerfile`. */

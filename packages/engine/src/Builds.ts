@@ -1,5 +1,6 @@
 import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import type { Readable } from "node:stream";
 import {
   BuildCache,
   type BuildOptions,
@@ -7,7 +8,9 @@ import {
   type BuildResult,
   build,
   type CacheRecord,
+  type ContextEntry,
   type RunSandbox,
+  SyncedContexts,
 } from "@berth/builder";
 import { type ContentStore, chainIds, type ImageStore, type SnapshotStore } from "@berth/image";
 import { type Digest, Reference } from "@berth/oci";
@@ -73,6 +76,7 @@ export interface BuildsDeps {
 export class Builds {
   readonly #d: BuildsDeps;
   #cache: Promise<BuildCache> | undefined;
+  #contexts: Promise<SyncedContexts> | undefined;
   /** Builds in progress; a prune waits for them (it may delete blobs a build is about to reuse). */
   readonly #active = new Set<Promise<unknown>>();
   /** A prune in progress; builds wait for it. */
@@ -116,6 +120,40 @@ export class Builds {
     return result;
   }
 
+  /**
+   * contextMissing is step one of Berth's incremental context: the paths of a client's listing
+   * that the kept copy of `key` lacks or holds in another version.
+   */
+  async contextMissing(key: string, entries: readonly ContextEntry[]): Promise<string[]> {
+    return (await this.#openContexts()).missing(key, entries);
+  }
+
+  /**
+   * buildSynced is step two: brings the kept copy of `key` to `entries` with `tar` (the paths
+   * contextMissing named), then builds from it with its remembered file digests, holding the
+   * key's lock. Throws Conflict (before any progress) when the copy is incomplete afterwards.
+   */
+  async buildSynced(
+    sync: { key: string; entries: readonly ContextEntry[]; tar: Readable },
+    opts: Omit<BuildOptions, "contextDir" | "contextTar" | "fileDigests">,
+    onProgress?: (e: BuildProgress) => void,
+  ): Promise<BuildResult> {
+    const contexts = await this.#openContexts();
+    while (this.#pruning !== undefined) await this.#pruning.catch(() => {});
+    return contexts.use(
+      sync.key,
+      sync.entries,
+      sync.tar,
+      (dir, fileDigests) => this.build({ ...opts, contextDir: dir, fileDigests }, onProgress),
+      opts.signal,
+    );
+  }
+
+  #openContexts(): Promise<SyncedContexts> {
+    this.#contexts ??= SyncedContexts.open(join(this.#d.root, "build-contexts"));
+    return this.#contexts;
+  }
+
   #openCache(): Promise<BuildCache> {
     this.#cache ??= BuildCache.open(this.#d.root, this.#d.content);
     return this.#cache;
@@ -134,7 +172,20 @@ export class Builds {
    */
   async records(): Promise<BuildCacheUsage[]> {
     const cache = await this.#openCache();
-    return cache.records(this.#inUse()).map((r: CacheRecord) => ({
+    const contexts = (await (await this.#openContexts()).usage()).map((u) => ({
+      ID: u.key.slice(0, 25),
+      Parent: "",
+      Parents: null,
+      Type: "source.local",
+      Description: "local source for context (berth incremental context)",
+      InUse: u.inUse,
+      Shared: false,
+      Size: u.size,
+      CreatedAt: u.lastUsed.toISOString(),
+      LastUsedAt: u.lastUsed.toISOString(),
+      UsageCount: 1,
+    }));
+    const steps = cache.records(this.#inUse()).map((r: CacheRecord) => ({
       ID: r.id.replace(/^sha256:/, "").slice(0, 25),
       Parent: "",
       Parents: null,
@@ -147,6 +198,7 @@ export class Builds {
       LastUsedAt: r.lastUsedAt,
       UsageCount: r.usageCount,
     }));
+    return [...steps, ...contexts];
   }
 
   /**
@@ -170,9 +222,17 @@ export class Builds {
     try {
       const r = await run;
       const snapshotBytes = r.cachesDeleted.length > 0 ? await this.#collectSnapshots(cache) : 0;
+      // Kept context copies are build cache too (docker's `source.local` records).
+      const ctx =
+        opts.until === undefined && opts.keepStorage === undefined
+          ? await (await this.#openContexts()).prune()
+          : { keys: [], bytes: 0 };
       return {
-        CachesDeleted: r.cachesDeleted.map((k) => k.replace(/^sha256:/, "").slice(0, 25)),
-        SpaceReclaimed: r.spaceReclaimed + snapshotBytes,
+        CachesDeleted: [
+          ...r.cachesDeleted.map((k) => k.replace(/^sha256:/, "").slice(0, 25)),
+          ...ctx.keys.map((k) => k.slice(0, 25)),
+        ],
+        SpaceReclaimed: r.spaceReclaimed + snapshotBytes + ctx.bytes,
       };
     } finally {
       this.#pruning = undefined;

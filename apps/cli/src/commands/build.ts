@@ -12,6 +12,7 @@ import { contextTar } from "../buildContext.ts";
 import { readBuildSecrets } from "../buildSecrets.ts";
 import { type CommandModule, StatusError } from "../Command.ts";
 import { bool, list, str } from "../FlagParser.ts";
+import { contextListing, syncedContextBody } from "../syncedContext.ts";
 
 function keyValues(values: string[], what: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -27,6 +28,54 @@ function keyValues(values: string[], what: string): Record<string, string> {
     out[v.slice(0, eq)] = v.slice(eq + 1);
   }
   return out;
+}
+
+type BuildClient = Awaited<ReturnType<Parameters<CommandModule["run"]>[0]["client"]>>;
+type Query = Record<string, string | boolean | undefined>;
+
+/**
+ * sendContext starts `POST /build`. Against berthd it sends the context incrementally (Berth's
+ * extension: the listing, then only the paths the daemon's kept copy lacks; a concurrent change
+ * of the copy is retried once); a daemon without the extension (404) gets the whole tar.
+ */
+async function sendContext(
+  client: BuildClient,
+  dir: string,
+  dockerfile: string,
+  query: Query,
+  quiet: boolean,
+) {
+  if (process.env.BERTH_BUILD_FULL_CONTEXT !== "1") {
+    const listing = await contextListing(dir, dockerfile);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const body = { key: listing.key, entries: listing.entries };
+      const probe = await client.request("POST", "/build/context", { body, throwOnError: false });
+      if (probe.status === 404 || probe.status === 405) break;
+      // Any other failure: asked again so the client raises the daemon's error as its kind.
+      const answer = probe.status >= 400 ? await client.request("POST", "/build/context", { body }) : probe;
+      const { missing } = JSON.parse(answer.body.toString("utf8")) as { missing: string[] };
+      if (!quiet)
+        process.stderr.write(
+          `Sending build context to Berth daemon  (${listing.entries.length} entries, ${missing.length} changed)\n\n`,
+        );
+      try {
+        return await client.requestStream("POST", "/build", {
+          query: { ...query, berthcontext: listing.key },
+          body: syncedContextBody(dir, listing, missing),
+          headers: { "Content-Type": "application/x-berth-context" },
+        });
+      } catch (err) {
+        if ((err as { _tag?: string })._tag !== "Conflict" || attempt === 1) throw err;
+      }
+    }
+  }
+  const { stream, count } = await contextTar(dir, dockerfile);
+  if (!quiet) process.stderr.write(`Sending build context to Berth daemon  (${count} entries)\n\n`);
+  return client.requestStream("POST", "/build", {
+    query,
+    body: stream,
+    headers: { "Content-Type": "application/x-tar" },
+  });
 }
 
 /** command is `berth build`. */
@@ -121,9 +170,7 @@ export const command: CommandModule = {
     const labels = keyValues(list(p, "label"), "label");
     const secrets = readBuildSecrets(list(p, "secret"));
     const network = str(p, "network");
-    const { stream, count } = await contextTar(dir, dockerfile);
     const client = await inv.client();
-    if (!quiet) process.stderr.write(`Sending build context to Berth daemon  (${count} entries)\n\n`);
     const query: Record<string, string | boolean | undefined> = {
       dockerfile,
       buildargs: JSON.stringify(buildArgs),
@@ -140,11 +187,8 @@ export const command: CommandModule = {
     };
     const tags = list(p, "tag");
     // Repeated `t` parameters: the client encodes arrays as repeated keys.
-    const res = await client.requestStream("POST", "/build", {
-      query: { ...query, ...(tags.length > 0 ? { t: tags as unknown as string } : {}) },
-      body: stream,
-      headers: { "Content-Type": "application/x-tar" },
-    });
+    const fullQuery = { ...query, ...(tags.length > 0 ? { t: tags as unknown as string } : {}) };
+    const res = await sendContext(client, dir, dockerfile, fullQuery, quiet);
     let failed: JSONMessage | undefined;
     // -q: the daemon sends only the image ID, printed as it comes.
     const mode = quiet ? "plain" : resolveProgressMode(progress, process.stderr);

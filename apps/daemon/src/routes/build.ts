@@ -1,7 +1,8 @@
 import type { Engine } from "@berth/engine";
 import { InvalidArgument, isBerthError } from "@berth/errdefs";
-import { bool, resOf } from "../http.ts";
+import { bool, readJSON, resOf, sendJSON } from "../http.ts";
 import type { Router } from "../Router.ts";
+import { entriesOf, readListingHead } from "../readListingHead.ts";
 
 /** jsonObject reads a query parameter holding a JSON object of strings (`buildargs`, `labels`). */
 function jsonObject(q: URLSearchParams, key: string): Record<string, string> | undefined {
@@ -55,6 +56,13 @@ function secretsOf(raw: string | null): Record<string, Buffer> | undefined {
  * the answer JSON lines (`stream`, `aux` with the image ID, `errorDetail` on failure).
  */
 export function buildRoutes(router: Router, engine: Engine): void {
+  // Berth's incremental context, step one: `{key, entries: [[path, sig], ...]}` -> `{missing}`.
+  router.add("POST", "/build/context", async (ctx) => {
+    const body = await readJSON<{ key?: unknown; entries?: unknown }>(ctx.req);
+    if (typeof body?.key !== "string") throw new InvalidArgument("expected a context key");
+    const missing = await engine.builds.contextMissing(body.key, entriesOf(body.entries));
+    sendJSON(ctx, 200, { missing });
+  });
   router.add("POST", "/build", async (ctx) => {
     const q = ctx.query;
     const remote = q.get("remote");
@@ -90,26 +98,30 @@ export function buildRoutes(router: Router, engine: Engine): void {
       if (!res.writableFinished) ac.abort();
     });
     try {
-      const result = await engine.builds.build(
-        {
-          contextTar: ctx.req,
-          ...(dockerfile ? { dockerfile } : {}),
-          tags: q.getAll("t").filter((t) => t !== ""),
-          ...(buildArgs ? { buildArgs } : {}),
-          ...(labels ? { labels } : {}),
-          ...(target ? { target } : {}),
-          noCache: bool(q, "nocache"),
-          ...(networkMode === undefined ? {} : { networkMode }),
-          ...(secrets === undefined ? {} : { secrets }),
-          ...(compression === "" ? {} : { compression }),
-          signal: ac.signal,
-        },
-        (e) => {
-          if (quiet) return;
-          if (e.kind === "result" && e.stream.startsWith("Successfully built")) send({ aux: { ID: e.id } });
-          if (e.stream !== "") send({ stream: e.stream });
-        },
-      );
+      // Berth's incremental context, step two: the listing, a newline, a tar of the missing paths.
+      const syncKey = q.get("berthcontext");
+      const sync = syncKey ? { key: syncKey, ...(await readListingHead(ctx.req)) } : undefined;
+      const opts: Parameters<Engine["builds"]["buildSynced"]>[1] = {
+        ...(dockerfile ? { dockerfile } : {}),
+        tags: q.getAll("t").filter((t) => t !== ""),
+        ...(buildArgs ? { buildArgs } : {}),
+        ...(labels ? { labels } : {}),
+        ...(target ? { target } : {}),
+        noCache: bool(q, "nocache"),
+        ...(networkMode === undefined ? {} : { networkMode }),
+        ...(secrets === undefined ? {} : { secrets }),
+        ...(compression === "" ? {} : { compression: compression as "gzip" | "zstd" }),
+        signal: ac.signal,
+      };
+      const onProgress: Parameters<Engine["builds"]["build"]>[1] = (e) => {
+        if (quiet) return;
+        if (e.kind === "result" && e.stream.startsWith("Successfully built")) send({ aux: { ID: e.id } });
+        if (e.stream !== "") send({ stream: e.stream });
+      };
+      const result =
+        sync === undefined
+          ? await engine.builds.build({ contextTar: ctx.req, ...opts }, onProgress)
+          : await engine.builds.buildSynced(sync, opts, onProgress);
       if (quiet) send({ stream: `${result.imageId}\n` });
       res.end();
     } catch (err) {
