@@ -1,10 +1,17 @@
-import { createReadStream, type Stats } from "node:fs";
+import { closeSync, createReadStream, openSync, readSync, type Stats } from "node:fs";
 import { lstat, open } from "node:fs/promises";
 import { posix } from "node:path";
 import { Readable } from "node:stream";
-import { applyLayer, detectCompression, resolveInRoot } from "@berth/archive";
+import {
+  applyLayer,
+  detectCompression,
+  encodeTarHeader,
+  resolveInRoot,
+  TAR_END,
+  tarPadding,
+} from "@berth/archive";
 import { errnoCode, InvalidArgument } from "@berth/errdefs";
-import * as tar from "tar-stream";
+import type * as tar from "tar-stream";
 import { applyChmod, type Chmod } from "./parseChmod.ts";
 import type { MatchedSource, SourceEntry } from "./SourceTree.ts";
 
@@ -164,37 +171,66 @@ function entryFor(
   throw new InvalidArgument(`cannot copy ${e.rel}: unsupported file type`);
 }
 
+/** Files up to this size are read with one synchronous read (cheaper than a thread-pool hop). */
+const SYNC_READ_MAX = 256 * 1024;
+/** Larger files go out in chunks of this size. */
+const READ_CHUNK = 1024 * 1024;
+
+/**
+ * packPlanned is the tar of the planned entries: headers encoded directly (the bytes tar-stream
+ * wrote), small files read with one synchronous read and sent with their header and padding in
+ * one chunk, large files read in 1 MiB chunks. A file that shrank is padded with zeros so the
+ * header's size stays true; bytes beyond the planned size are not read.
+ */
 function packPlanned(planned: readonly Planned[]): Readable {
-  const pack = tar.pack();
-  (async () => {
+  async function* chunks(): AsyncGenerator<Buffer> {
     for (const p of planned) {
       if (p.abs === undefined) {
-        await new Promise<void>((res, rej) => pack.entry(p.header, (err) => (err ? rej(err) : res())));
+        yield encodeTarHeader(p.header);
         continue;
       }
       const size = p.header.size ?? 0;
+      const header = encodeTarHeader({ ...p.header, size });
+      const pad = tarPadding(size);
+      if (size <= SYNC_READ_MAX) {
+        const out = Buffer.alloc(header.length + size + pad);
+        header.copy(out, 0);
+        const fd = openSync(p.abs, "r");
+        try {
+          let off = 0;
+          while (off < size) {
+            const n = readSync(fd, out, header.length + off, size - off, null);
+            if (n === 0) break; // shrank: the rest stays zero
+            off += n;
+          }
+        } finally {
+          closeSync(fd);
+        }
+        yield out;
+        continue;
+      }
+      yield header;
       const fh = await open(p.abs, "r");
       try {
-        await new Promise<void>((res, rej) => {
-          const w = pack.entry({ ...p.header, size }, (err) => (err ? rej(err) : res()));
-          const rs = fh.createReadStream({ autoClose: false, start: 0, end: Math.max(0, size - 1) });
-          if (size === 0) {
-            rs.destroy();
-            w.end(null);
-            return;
+        let remaining = size;
+        while (remaining > 0) {
+          const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, remaining));
+          const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+          if (bytesRead === 0) {
+            yield Buffer.alloc(remaining);
+            break;
           }
-          rs.on("error", rej);
-          rs.pipe(w);
-        });
+          remaining -= bytesRead;
+          yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+        }
       } finally {
         await fh.close();
       }
+      if (pad > 0) yield Buffer.alloc(pad);
     }
-  })().then(
-    () => pack.finalize(),
-    (err: unknown) => pack.destroy(err as Error),
-  );
-  return Readable.from(pack as unknown as AsyncIterable<Buffer>, { objectMode: false });
+    yield TAR_END;
+  }
+  return Readable.from(chunks(), { objectMode: false });
 }
 
 /** isArchive tells whether a file starts like a compressed stream or a tar (ustar magic at 257). */
