@@ -1,5 +1,6 @@
+import type { BigIntStats } from "node:fs";
 import { lstat, readdir, readFile } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { createTar } from "@berth/archive";
 import { DockerIgnore } from "@berth/dockerfile";
@@ -8,9 +9,14 @@ import { DockerIgnore } from "@berth/dockerfile";
  * contextPaths walks a build context and returns the paths (relative, `/`-separated) that docker's
  * CLI would send: everything not excluded by `.dockerignore`, plus the Dockerfile and
  * `.dockerignore` themselves (the daemon needs them even when they are ignored). Links are never
- * followed; a directory is only descended into when it may hold included files.
+ * followed; a directory is only descended into when it may hold included files. With `stats`,
+ * the lstat of every returned path is put there too (the incremental context's signatures).
  */
-export async function contextPaths(root: string, dockerfile: string): Promise<string[]> {
+export async function contextPaths(
+  root: string,
+  dockerfile: string,
+  stats?: Map<string, BigIntStats>,
+): Promise<string[]> {
   let ignore: DockerIgnore | undefined;
   try {
     ignore = DockerIgnore.parse(await readFile(join(root, ".dockerignore"), "utf8"));
@@ -18,27 +24,34 @@ export async function contextPaths(root: string, dockerfile: string): Promise<st
     if ((err as { code?: string }).code !== "ENOENT") throw err;
   }
   const out: string[] = [];
-  const walk = async (dir: string): Promise<void> => {
-    for (const name of (await readdir(dir)).sort()) {
-      const abs = join(dir, name);
-      const rel = relative(root, abs).split("\\").join("/");
-      const st = await lstat(abs);
+  const walk = async (dir: string, relDir: string): Promise<void> => {
+    const names = (await readdir(dir)).sort();
+    // One directory's entries are stat'ed together; the walk stays in sorted order.
+    const sts = await Promise.all(names.map((n) => lstat(`${dir}/${n}`, { bigint: true })));
+    for (let i = 0; i < names.length; i++) {
+      const abs = `${dir}/${names[i]}`;
+      const rel = relDir === "" ? (names[i] as string) : `${relDir}/${names[i]}`;
+      const st = sts[i] as BigIntStats;
       const excluded = ignore?.matches(rel) ?? false;
       if (st.isDirectory()) {
         if (excluded && !ignore?.mayContainIncluded(rel)) continue;
         const before = out.length;
-        await walk(abs);
-        if (!excluded && out.length === before) out.push(rel); // an empty directory is sent too
+        await walk(abs, rel);
+        if (!excluded && out.length === before) {
+          out.push(rel); // an empty directory is sent too
+          stats?.set(rel, st);
+        }
       } else if (!excluded) {
         out.push(rel);
+        stats?.set(rel, st);
       }
     }
   };
-  await walk(root);
+  await walk(root, "");
   for (const always of [dockerfile, ".dockerignore"]) {
     if (!out.includes(always)) {
       try {
-        await lstat(join(root, always));
+        stats?.set(always, await lstat(join(root, always), { bigint: true }));
         out.push(always);
       } catch {
         // not there: the daemon reports a missing Dockerfile

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { lstat, readFile, readlink, realpath } from "node:fs/promises";
+import type { BigIntStats } from "node:fs";
+import { readFile, readlink, realpath } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -28,13 +29,13 @@ export async function contextListing(root: string, dockerfile: string): Promise<
   } catch (err) {
     if ((err as { code?: string }).code !== "ENOENT") throw err;
   }
-  const paths = await contextPaths(real, dockerfile);
+  const stats = new Map<string, BigIntStats>();
+  const paths = await contextPaths(real, dockerfile, stats);
   const entries = await Promise.all(
     paths.map(async (p): Promise<readonly [string, string]> => {
-      const abs = join(real, p);
-      const st = await lstat(abs, { bigint: true });
+      const st = stats.get(p) as BigIntStats;
       const type = st.isFile() ? "f" : st.isDirectory() ? "d" : st.isSymbolicLink() ? "l" : "o";
-      const link = st.isSymbolicLink() ? await readlink(abs) : "";
+      const link = st.isSymbolicLink() ? await readlink(join(real, p)) : "";
       return [
         p,
         `${type}:${st.mode}:${st.uid}:${st.gid}:${st.size}:${st.mtimeNs}:${st.ctimeNs}:${st.ino}:${link}`,

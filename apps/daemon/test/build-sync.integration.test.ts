@@ -96,4 +96,24 @@ describe("build with the incremental context", () => {
     const again = build();
     expect(again.stderr).toContain("(22 entries, 22 changed)");
   });
+
+  it("builder prune also empties RUN --mount=type=cache directories", () => {
+    const cm = mkdtempSync(join(tmpdir(), "berth-build-cm-"));
+    try {
+      writeFileSync(
+        join(cm, "Dockerfile"),
+        "FROM busybox\nRUN --mount=type=cache,target=/cache echo run >> /cache/log && wc -l < /cache/log > /count\n",
+      );
+      const count = () => {
+        expect(d.berth(["build", "-q", "--no-cache", "-t", "cm", cm], { timeoutMs: 120_000 }).code).toBe(0);
+        return d.berth(["run", "--rm", "cm", "cat", "/count"]).stdout.trim();
+      };
+      expect(count()).toBe("1");
+      expect(count()).toBe("2");
+      expect(d.docker(["builder", "prune", "-f"]).code).toBe(0);
+      expect(count()).toBe("1");
+    } finally {
+      rmSync(cm, { recursive: true, force: true });
+    }
+  });
 });

@@ -7,6 +7,7 @@ import {
   type BuildProgress,
   type BuildResult,
   build,
+  CacheMounts,
   type CacheRecord,
   type ContextEntry,
   type RunSandbox,
@@ -222,7 +223,12 @@ export class Builds {
     try {
       const r = await run;
       const snapshotBytes = r.cachesDeleted.length > 0 ? await this.#collectSnapshots(cache) : 0;
-      // Kept context copies are build cache too (docker's `source.local` records).
+      // Kept context copies and RUN --mount=type=cache directories are build cache too
+      // (BuildKit's `source.local` and `exec.cachemount` records).
+      const mounts =
+        opts.until === undefined && opts.keepStorage === undefined
+          ? await CacheMounts.forRoot(this.#d.root).prune()
+          : { removed: [], reclaimed: 0 };
       const ctx =
         opts.until === undefined && opts.keepStorage === undefined
           ? await (await this.#openContexts()).prune()
@@ -231,8 +237,9 @@ export class Builds {
         CachesDeleted: [
           ...r.cachesDeleted.map((k) => k.replace(/^sha256:/, "").slice(0, 25)),
           ...ctx.keys.map((k) => k.slice(0, 25)),
+          ...mounts.removed.map((k) => k.slice(0, 25)),
         ],
-        SpaceReclaimed: r.spaceReclaimed + snapshotBytes + ctx.bytes,
+        SpaceReclaimed: r.spaceReclaimed + snapshotBytes + ctx.bytes + mounts.reclaimed,
       };
     } finally {
       this.#pruning = undefined;
