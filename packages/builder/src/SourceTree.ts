@@ -110,20 +110,26 @@ export class SourceTree {
   }
 
   async #walk(dir: SourceEntry, out: SourceEntry[]): Promise<void> {
-    for (const name of (await readdir(dir.abs)).sort()) {
-      const rel = dir.rel === "" ? name : `${dir.rel}/${name}`;
-      const abs = `${dir.abs}/${name}`;
-      const st = await lstat(abs);
-      const ignored = this.#ignored(rel);
-      if (ignored && !(st.isDirectory() && this.ignore?.mayContainIncluded(rel))) continue;
-      const e: SourceEntry = {
-        rel,
-        abs,
-        stat: st,
-        ...(st.isSymbolicLink() ? { linkname: await readlink(abs) } : {}),
-      };
+    const names = (await readdir(dir.abs)).sort();
+    // A directory's entries are stat'ed together (one round of the thread pool, not one each);
+    // the output stays in sorted order.
+    const entries = await Promise.all(
+      names.map(async (name): Promise<SourceEntry> => {
+        const abs = `${dir.abs}/${name}`;
+        const st = await lstat(abs);
+        return {
+          rel: dir.rel === "" ? name : `${dir.rel}/${name}`,
+          abs,
+          stat: st,
+          ...(st.isSymbolicLink() ? { linkname: await readlink(abs) } : {}),
+        };
+      }),
+    );
+    for (const e of entries) {
+      const ignored = this.#ignored(e.rel);
+      if (ignored && !(e.stat.isDirectory() && this.ignore?.mayContainIncluded(e.rel))) continue;
       if (!ignored) out.push(e);
-      if (st.isDirectory()) await this.#walk(e, out);
+      if (e.stat.isDirectory()) await this.#walk(e, out);
     }
   }
 

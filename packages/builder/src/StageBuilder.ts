@@ -469,6 +469,7 @@ export class StageBuilder {
         }
       }
       await withTree(async (tree) => {
+        const t0 = performance.now();
         let matched: MatchedSource[] = [];
         const pivots: string[] = [];
         for (const s of sources) {
@@ -486,7 +487,12 @@ export class StageBuilder {
         }
         matched.push(...extra);
         for (const _ of extra) pivots.push("");
+        const t1 = performance.now();
         const digest = await hashSources(matched, this.#env.context.digests);
+        if (TRACE)
+          process.stderr.write(
+            `build step sources: match=${(t1 - t0).toFixed(1)}ms hash=${(performance.now() - t1).toFixed(1)}ms\n`,
+          );
         const kindWord = matched.length > 1 ? "multi" : matched[0]?.top.stat.isDirectory() ? "dir" : "file";
         const createdBy = nopCreatedBy(
           this.#shell,
@@ -585,7 +591,9 @@ export class StageBuilder {
       { created, created_by: createdBy, ...(empty ? { empty_layer: true } : {}) },
     ];
     this.state = { config, layers };
+    const tp = performance.now();
     await this.#env.cache.put(key, this.state);
+    if (TRACE) process.stderr.write(`build step cache put: ${(performance.now() - tp).toFixed(1)}ms\n`);
     this.#env.counters.executed++;
     this.#env.progress({ kind: "cached", stream: ` ---> ${shortId(this.state)}\n` });
   }
@@ -616,10 +624,14 @@ export function imageStateOf(rec: {
   };
 }
 
+/** BERTH_TRACE_PHASES=1: each step's snapshot phases are written to stderr (berthd's log). */
+const TRACE = process.env.BERTH_TRACE_PHASES === "1";
+
 /**
  * withMounted mounts an overlay of `state` for the duration of `fn` and always removes it; with
  * `commit`, the upper dir is committed as a layer while still mounted (see commitLayer).
  */
+
 export async function withMounted<T>(
   deps: BuildDeps,
   state: ImageState,
@@ -639,20 +651,32 @@ export async function withMounted(
   commit = false,
 ): Promise<unknown> {
   const id = `berth-build-${randomBytes(6).toString("hex")}`;
+  const t = TRACE ? [performance.now()] : undefined;
   try {
     const layer = await deps.snapshots.createContainerLayer(id, { layers: state.layers });
+    t?.push(performance.now());
     const rootfs = await deps.snapshots.mountContainer(id);
+    t?.push(performance.now());
     const r = await fn(rootfs, id);
+    t?.push(performance.now());
     if (!commit) return r;
     const diff = await commitLayer(
       { upperdir: layer.upperdir, lowerdirs: layer.lowerdirs, merged: rootfs },
       deps.content,
       deps.layerCompression === undefined ? {} : { compression: deps.layerCompression },
     );
+    t?.push(performance.now());
     if (!diff.empty) await adoptUpper(deps, id, [...state.layers, diff.layer], layer.upperdir);
+    t?.push(performance.now());
     return diff;
   } finally {
     await deps.snapshots.removeContainerLayer(id);
+    if (t !== undefined) {
+      t.push(performance.now());
+      const names = ["layer", "mount", "step", "commit", "adopt", "remove"];
+      const parts = t.slice(1).map((v, i) => `${names[i]}=${(v - (t[i] as number)).toFixed(1)}ms`);
+      process.stderr.write(`build step phases: ${parts.join(" ")}\n`);
+    }
   }
 }
 
