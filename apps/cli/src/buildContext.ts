@@ -2,7 +2,6 @@ import type { BigIntStats } from "node:fs";
 import { lstat, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
-import { createTar } from "@berth/archive";
 import { DockerIgnore } from "@berth/dockerfile";
 
 /**
@@ -67,5 +66,7 @@ export async function contextTar(
   dockerfile: string,
 ): Promise<{ stream: Readable; count: number }> {
   const paths = await contextPaths(root, dockerfile);
+  // Loaded on use: a no-change incremental build never makes a tar (CLI start-up time).
+  const { createTar } = await import("@berth/archive");
   return { stream: createTar(root, { paths }), count: paths.length };
 }

@@ -4,7 +4,6 @@ import { readFile, readlink, realpath } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { createTar } from "@berth/archive";
 import { contextPaths } from "./buildContext.ts";
 
 /** ContextListing is the filtered context as Berth's incremental context sends it. */
@@ -60,6 +59,12 @@ export function syncedContextBody(
   const head = Buffer.from(`${JSON.stringify(listing.entries)}\n`);
   async function* body(): AsyncGenerator<Buffer> {
     yield head;
+    if (missing.length === 0) {
+      // Nothing to send: an empty tar (its end-of-archive blocks), without loading the tar code.
+      yield Buffer.alloc(1024);
+      return;
+    }
+    const { createTar } = await import("@berth/archive");
     yield* createTar(root, { paths: missing }) as AsyncIterable<Buffer>;
   }
   return Readable.from(body(), { objectMode: false });

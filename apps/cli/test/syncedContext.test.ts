@@ -64,5 +64,10 @@ describe("contextListing", () => {
     const tar = body.subarray(nl + 1);
     expect(tar.subarray(0, 9).toString()).toBe("src/a.txt");
     expect(tar.includes(Buffer.from("Dockerfile"))).toBe(false);
+    // Nothing missing: just the end-of-archive blocks.
+    const empty: Buffer[] = [];
+    for await (const c of syncedContextBody(dir, l, [])) empty.push(c as Buffer);
+    const rest = Buffer.concat(empty).subarray(nl + 1);
+    expect(rest).toEqual(Buffer.alloc(1024));
   });
 });
