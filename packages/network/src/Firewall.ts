@@ -81,7 +81,7 @@ export class Firewall {
   async #ensureRule(
     table: Table,
     chain: string,
-    spec: string[],
+    spec: readonly string[],
     where: "append" | "first" = "append",
   ): Promise<void> {
     const check = await run(this.#iptables, ["-w", "-t", table, "-C", chain, ...spec]);
@@ -89,28 +89,35 @@ export class Firewall {
     await this.#ipt(table, where === "first" ? ["-I", chain, "1", ...spec] : ["-A", chain, ...spec]);
   }
 
-  async #rules(table: Table): Promise<string[][]> {
+  /** #rules lists a table's rules as tokens (`-A chain ...`), with `withChains` also `-N chain` lines. */
+  async #rules(table: Table, withChains = false): Promise<string[][]> {
     const out = await runOk(this.#iptables, ["-w", "-t", table, "-S"]);
     return out
       .split("\n")
-      .filter((l) => l.startsWith("-A "))
+      .filter((l) => l.startsWith("-A ") || (withChains && l.startsWith("-N ")))
       .map(splitRule);
   }
 
-  /** Deletes every rule (in filter and nat) whose berth:<bridge> comment satisfies `doomed`. */
+  /**
+   * Deletes every rule (in filter and nat) whose berth:<bridge> comment satisfies `doomed`: in one
+   * `iptables-restore` batch, or rule by rule when the batch fails (a concurrent teardown deleted
+   * one of them first: gone already is fine).
+   */
   async #deleteWhere(doomed: (bridge: string) => boolean): Promise<void> {
+    const listed = await this.#listAll();
+    const gone: Array<{ table: Table; tokens: string[] }> = [];
     for (const table of ["filter", "nat"] as const) {
-      for (const tokens of await this.#rules(table)) {
+      for (const tokens of listed[table]) {
         const bridge = ruleBridge(tokens);
-        if (bridge === undefined || !doomed(bridge)) continue;
-        const args = ["-w", "-t", table, "-D", ...tokens.slice(1)];
-        const r = await run(this.#iptables, args);
-        // Gone already (a concurrent teardown) is fine.
-        if (r.code !== 0 && !/does a matching rule exist|No chain|doesn't exist/i.test(r.stderr)) {
-          throw failure(this.#iptables, args, r);
-        }
+        if (tokens[0] === "-A" && bridge !== undefined && doomed(bridge)) gone.push({ table, tokens });
       }
     }
+    const batch = gone.map((g) => ({
+      table: g.table,
+      line: ["-D", ...g.tokens.slice(1)].map(quoteToken).join(" "),
+    }));
+    if ((await this.#restore(batch)).code === 0) return;
+    for (const g of gone) await this.#deleteRule(g.table, g.tokens);
   }
 
   async #ensureBase(): Promise<void> {
@@ -130,57 +137,58 @@ export class Firewall {
    * setupNetwork installs the rules of one bridge network (see the class comment) and turns on
    * net.ipv4.ip_forward. `internal`: no masquerade, nothing forwarded between the subnet and any
    * other interface.
+   *
+   * A new bridge's rules go in as one `iptables-restore --noflush` batch (one process and one
+   * table commit instead of a check and an add per rule); when some of its rules exist already
+   * (set up again after a crash) each rule is checked and added on its own, as before.
    */
   async setupNetwork(o: { bridge: string; subnet: string; internal?: boolean }): Promise<void> {
     checkIfName(o.bridge, "bridge name");
-    const subnet = networkAddress(o.subnet);
-    const br = o.bridge;
-    const tag = ["-m", "comment", "--comment", commentFor(br)];
+    const rules = networkRules(o.bridge, networkAddress(o.subnet), o.internal === true);
     await enableIpForward();
-    await this.#ensureBase();
-
-    await this.#ensureRule("filter", ISOLATION_1, ["-i", br, "!", "-o", br, ...tag, "-j", ISOLATION_2]);
-    await this.#ensureRule("filter", ISOLATION_2, ["-o", br, ...tag, "-j", "DROP"]);
-    if (o.internal) {
-      await this.#ensureRule("filter", ISOLATION_1, ["-i", br, "!", "-d", subnet, ...tag, "-j", "DROP"]);
-      await this.#ensureRule("filter", ISOLATION_1, ["!", "-s", subnet, "-o", br, ...tag, "-j", "DROP"]);
+    let listed = await this.#listAll();
+    if (!baseReady(listed)) {
+      await this.#ensureBase();
+      listed = await this.#listAll();
     }
-    const established = ["-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED"];
-    await this.#ensureRule("filter", FORWARD_CHAIN, ["-o", br, ...established, ...tag, "-j", "ACCEPT"]);
-    await this.#ensureRule("filter", FORWARD_CHAIN, ["-i", br, "-o", br, ...tag, "-j", "ACCEPT"]);
-    if (!o.internal) {
-      await this.#ensureRule("filter", FORWARD_CHAIN, ["-i", br, "!", "-o", br, ...tag, "-j", "ACCEPT"]);
-      await this.#ensureRule("nat", "POSTROUTING", ["-s", subnet, "!", "-o", br, ...tag, "-j", "MASQUERADE"]);
+    const mine = (t: Table) => listed[t].some((tokens) => ruleBridge(tokens) === o.bridge);
+    const batched =
+      !mine("filter") &&
+      !mine("nat") &&
+      (await this.#restore(rules.map((r) => ({ table: r.table, line: ruleLine(r) })))).code === 0;
+    if (!batched) {
+      for (const r of rules) await this.#ensureRule(r.table, r.chain, r.spec, r.first ? "first" : "append");
     }
     if (o.internal) return;
-    // Published ports reached on 127.0.0.1 are DNATed onto the bridge with their loopback source.
-    // (Replies of those connections come back to 127.0.0.1 through the bridge: only new traffic is dropped.)
-    await this.#ensureRule(
-      "filter",
-      "INPUT",
-      [
-        "-i",
-        br,
-        "-d",
-        "127.0.0.0/8",
-        "-m",
-        "conntrack",
-        "!",
-        "--ctstate",
-        "RELATED,ESTABLISHED",
-        ...tag,
-        "-j",
-        "DROP",
-      ],
-      "first",
-    );
-    await this.#ensureRule("nat", "POSTROUTING", ["-s", "127.0.0.0/8", "-o", br, ...tag, "-j", "MASQUERADE"]);
     try {
-      await writeFile(`/proc/sys/net/ipv4/conf/${br}/route_localnet`, "1\n");
+      await writeFile(`/proc/sys/net/ipv4/conf/${o.bridge}/route_localnet`, "1\n");
     } catch (err) {
       // Rules may be set up before their bridge exists (the setting comes with the device).
       if (errnoCode(err) !== "ENOENT") throw err;
     }
+  }
+
+  /** #listAll reads both tables' rules (`iptables -S`, chain definitions included) at once. */
+  async #listAll(): Promise<Record<Table, string[][]>> {
+    const [filter, nat] = await Promise.all([this.#rules("filter", true), this.#rules("nat", true)]);
+    return { filter, nat };
+  }
+
+  /**
+   * #restore applies rule lines (`-A`, `-I`, `-D` in iptables-save syntax) to their tables in one
+   * `iptables-restore --noflush`: all or nothing (a table's lines commit together). Never declares
+   * chains (a declared chain would be flushed).
+   */
+  async #restore(
+    lines: ReadonlyArray<{ table: Table; line: string }>,
+  ): Promise<{ code: number; stderr: string }> {
+    if (lines.length === 0) return { code: 0, stderr: "" };
+    let input = "";
+    for (const table of ["filter", "nat"] as const) {
+      const mine = lines.filter((l) => l.table === table);
+      if (mine.length > 0) input += `*${table}\n${mine.map((l) => l.line).join("\n")}\nCOMMIT\n`;
+    }
+    return run(`${this.#iptables}-restore`, ["-w", "--noflush"], { input });
   }
 
   /**
@@ -226,6 +234,96 @@ export class Firewall {
     const kept = new Set(keep);
     await this.#deleteWhere((b) => !kept.has(b));
   }
+}
+
+/** One rule of a bridge network: its table and chain, its match and target, and where it goes. */
+interface NetworkRule {
+  readonly table: Table;
+  readonly chain: string;
+  readonly spec: readonly string[];
+  /** Inserted first in its chain (else appended). */
+  readonly first?: boolean;
+}
+
+/** networkRules are the rules {@link Firewall.setupNetwork} installs for one bridge, in order. */
+function networkRules(br: string, subnet: string, internal: boolean): NetworkRule[] {
+  const tag = ["-m", "comment", "--comment", commentFor(br)];
+  const established = ["-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED"];
+  const rules: NetworkRule[] = [
+    { table: "filter", chain: ISOLATION_1, spec: ["-i", br, "!", "-o", br, ...tag, "-j", ISOLATION_2] },
+    { table: "filter", chain: ISOLATION_2, spec: ["-o", br, ...tag, "-j", "DROP"] },
+  ];
+  if (internal) {
+    rules.push(
+      { table: "filter", chain: ISOLATION_1, spec: ["-i", br, "!", "-d", subnet, ...tag, "-j", "DROP"] },
+      { table: "filter", chain: ISOLATION_1, spec: ["!", "-s", subnet, "-o", br, ...tag, "-j", "DROP"] },
+    );
+  }
+  rules.push(
+    { table: "filter", chain: FORWARD_CHAIN, spec: ["-o", br, ...established, ...tag, "-j", "ACCEPT"] },
+    { table: "filter", chain: FORWARD_CHAIN, spec: ["-i", br, "-o", br, ...tag, "-j", "ACCEPT"] },
+  );
+  if (internal) return rules;
+  rules.push(
+    { table: "filter", chain: FORWARD_CHAIN, spec: ["-i", br, "!", "-o", br, ...tag, "-j", "ACCEPT"] },
+    { table: "nat", chain: "POSTROUTING", spec: ["-s", subnet, "!", "-o", br, ...tag, "-j", "MASQUERADE"] },
+    // Published ports reached on 127.0.0.1 are DNATed onto the bridge with their loopback source.
+    // (Replies of those connections come back to 127.0.0.1 through the bridge: only new traffic is dropped.)
+    {
+      table: "filter",
+      chain: "INPUT",
+      spec: [
+        "-i",
+        br,
+        "-d",
+        "127.0.0.0/8",
+        "-m",
+        "conntrack",
+        "!",
+        "--ctstate",
+        "RELATED,ESTABLISHED",
+        ...tag,
+        "-j",
+        "DROP",
+      ],
+      first: true,
+    },
+    { table: "nat", chain: "POSTROUTING", spec: ["-s", "127.0.0.0/8", "-o", br, ...tag, "-j", "MASQUERADE"] },
+  );
+  return rules;
+}
+
+/** quoteToken quotes one rule word for iptables-restore when it has blanks or quotes. */
+function quoteToken(t: string): string {
+  return /^[^\s"']+$/.test(t) ? t : `"${t.replace(/["\\]/g, "\\$&")}"`;
+}
+
+/** ruleLine is a rule as an iptables-restore line (`-A chain ...` or `-I chain 1 ...`). */
+function ruleLine(r: NetworkRule): string {
+  return [...(r.first ? ["-I", r.chain, "1"] : ["-A", r.chain]), ...r.spec].map(quoteToken).join(" ");
+}
+
+/** baseReady tells whether the shared chains and jumps ({@link Firewall}'s #ensureBase) are all there. */
+function baseReady(listed: Record<Table, string[][]>): boolean {
+  const chain = (t: Table, c: string) => listed[t].some((x) => x[0] === "-N" && x[1] === c);
+  const jump = (t: Table, from: string, to: string) =>
+    listed[t].some(
+      (x) =>
+        x[0] === "-A" &&
+        x[1] === from &&
+        x[x.indexOf("-j") + 1] === to &&
+        x[x.indexOf("--comment") + 1] === SHARED_COMMENT,
+    );
+  return (
+    chain("filter", FORWARD_CHAIN) &&
+    chain("filter", ISOLATION_1) &&
+    chain("filter", ISOLATION_2) &&
+    chain("nat", DNAT_CHAIN) &&
+    jump("filter", "FORWARD", FORWARD_CHAIN) &&
+    jump("filter", FORWARD_CHAIN, ISOLATION_1) &&
+    jump("nat", "PREROUTING", DNAT_CHAIN) &&
+    jump("nat", "OUTPUT", DNAT_CHAIN)
+  );
 }
 
 /** One published port: where the host listens and which container address it goes to. */

@@ -2,7 +2,7 @@ import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_proces
 import { createHash, randomBytes } from "node:crypto";
 import dgram from "node:dgram";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -253,6 +253,58 @@ describe.skipIf(!isRoot || !haveTools)("network on real bridges, veths, netns, i
     expect(internal.some((l) => l.includes("MASQUERADE"))).toBe(false);
     expect(internal.some((l) => l.includes(`! -d ${subB}`) && l.includes("DROP"))).toBe(true);
     expect((await ping(ns[2] as string, ips[0] as string)).code).not.toBe(0);
+  });
+
+  it("a new bridge's rules go in as one iptables-restore batch, the same rules as one by one", async () => {
+    // Wrappers log every iptables and iptables-restore run, then run the real program.
+    const logFile = join(tmp, "ipt.log");
+    const wrap = join(tmp, "ipt");
+    for (const [name, real] of [
+      [wrap, "iptables"],
+      [`${wrap}-restore`, "iptables-restore"],
+    ] as const) {
+      await writeFile(name, `#!/bin/sh\necho "${real} $*" >> ${logFile}\nexec ${real} "$@"\n`, {
+        mode: 0o755,
+      });
+    }
+    const logged = async () =>
+      (await readFile(logFile, "utf8").catch(() => "")).trim().split("\n").filter(Boolean);
+    const counted = new Firewall({ iptables: wrap });
+    await fw.setupNetwork({ bridge: brA, subnet: subA }); // shared chains in place
+    await writeFile(logFile, "");
+    await counted.setupNetwork({ bridge: brGhost, subnet: "10.123.251.0/24" });
+    const runs = await logged();
+    expect(
+      runs.filter((l) => l.startsWith("iptables-restore ")),
+      runs.join("\n"),
+    ).toHaveLength(1);
+    expect(runs.length, runs.join("\n")).toBeLessThanOrEqual(3); // two listings and the batch
+    const batched = berthLines(await iptablesSave(), brGhost).sort();
+    expect(batched.length).toBe(8);
+
+    await writeFile(logFile, "");
+    await counted.teardownNetwork({ bridge: brGhost, subnet: "10.123.251.0/24" });
+    expect(berthLines(await iptablesSave(), brGhost)).toEqual([]);
+    expect((await logged()).filter((l) => l.startsWith("iptables -w -t filter -D"))).toEqual([]);
+
+    // One of its rules left over (a crash): each rule is checked and added on its own instead.
+    await sh("iptables", [
+      "-w",
+      "-A",
+      "BERTH-ISOLATION-2",
+      "-o",
+      brGhost,
+      "-m",
+      "comment",
+      "--comment",
+      `berth:${brGhost}`,
+      "-j",
+      "DROP",
+    ]);
+    await counted.setupNetwork({ bridge: brGhost, subnet: "10.123.251.0/24" });
+    expect(berthLines(await iptablesSave(), brGhost).sort()).toEqual(batched);
+    await counted.teardownNetwork({ bridge: brGhost, subnet: "10.123.251.0/24" });
+    expect(berthLines(await iptablesSave(), brGhost)).toEqual([]);
   });
 
   it("sweep removes rules of bridges not kept, and only those", async () => {
