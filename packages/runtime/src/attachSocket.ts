@@ -69,11 +69,19 @@ export async function connectAttach(path: string): Promise<Attachment> {
     resolveClosed = r;
   });
   let ended = false;
+  // The socket's fd is not close-on-exec (node-unix-socket cannot ask for it), so it must be
+  // closed as soon as the stream ends: left open, each exec and health probe kept one fd, and
+  // every later runc/conmon spawn had to go through the fd-closing wrapper.
   const finish = () => {
     if (ended) return;
     ended = true;
     stdout.end();
     stderr.end();
+    try {
+      sock.destroy();
+    } catch {
+      // closed already
+    }
     resolveClosed();
   };
   sock.on("data", (buf: Buffer) => {
@@ -128,10 +136,7 @@ export async function connectAttach(path: string): Promise<Attachment> {
     },
   });
 
-  const close = () => {
-    if (!ended) sock.destroy();
-    finish();
-  };
+  const close = () => finish();
   return {
     stdout,
     stderr,

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { readdirSync } from "node:fs";
+import { readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { isKind } from "@berth/errdefs";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -112,6 +112,24 @@ describe.skipIf(!isRoot || !haveTools)("Runtime.exec with real runc and conmon",
     expect(await c.waitExit()).toBe(0);
     await c.attachment!.closed;
     expect(io.out()).toBe("hi\n");
+  });
+
+  it("closes each exec's attach socket when the exec ends (no fd left per exec or health probe)", async () => {
+    const sockets = () =>
+      readdirSync("/proc/self/fd").filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).startsWith("socket:");
+        } catch {
+          return false;
+        }
+      }).length;
+    const before = sockets();
+    for (let i = 0; i < 5; i++) {
+      const h = await sb.rt.exec(id, { execId: nextExec(), args: ["true"] });
+      expect(await h.waitExit()).toBe(0);
+      await h.attachment!.closed;
+    }
+    expect(sockets()).toBeLessThanOrEqual(before);
   });
 
   it("rejects a cwd under /proc/self/fd (T2, CVE-2024-21626)", async () => {
