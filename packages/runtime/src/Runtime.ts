@@ -388,8 +388,14 @@ export class Runtime {
    * until {@link Runtime.cleanup}, so the exit status remains readable.
    */
   async delete(id: string, opts: { force?: boolean } = {}): Promise<void> {
+    // runc keeps a container's state in <root>/<id>; without it runc knows no such container and
+    // would only answer NotFound (a Go process for nothing: a stop deletes, then the removal again).
+    const known = await stat(join(this.runcRoot, id)).then(
+      () => true,
+      () => false,
+    );
     try {
-      await this.#runc("delete", id, ["delete", ...(opts.force ? ["--force"] : []), id]);
+      if (known) await this.#runc("delete", id, ["delete", ...(opts.force ? ["--force"] : []), id]);
     } catch (err) {
       if (!(err instanceof NotFound)) throw err;
     }
