@@ -32,6 +32,35 @@ describe.skipIf(!isRoot || !haveTools)("Runtime with real runc and conmon", () =
     return { ...c, exit, logs: await logText(c.logPath) };
   }
 
+  it("signals the init itself when runc's state proves its pid, and asks runc otherwise", async () => {
+    // A second Runtime over the same state whose runc refuses to kill: only a direct signal works.
+    const fake = join(sb.tmp, "no-kill-runc");
+    await writeFile(
+      fake,
+      `#!/bin/sh\nfor a in "$@"; do [ "$a" = kill ] && { echo '{"level":"error","msg":"fake runc kill"}' >&2; exit 1; }; done\nexec runc "$@"\n`,
+      { mode: 0o755 },
+    );
+    const direct = new Runtime({
+      runc: fake,
+      stateRoot: sb.rt.stateRoot,
+      runcRoot: sb.rt.runcRoot,
+      logger: { warn: () => {} },
+    });
+    const c = await create("sigdirect", ["sleep", "1000"]);
+    await sb.rt.start(c.id);
+    const stateFile = join(sb.rt.runcRoot, c.id, "state.json");
+    const state = JSON.parse(await readFile(stateFile, "utf8")) as { init_process_start: number };
+    // A start time that does not match (a reused pid): not signalled directly, runc is asked.
+    await writeFile(
+      stateFile,
+      JSON.stringify({ ...state, init_process_start: state.init_process_start + 1 }),
+    );
+    await expect(direct.kill(c.id, "SIGTERM")).rejects.toThrow(/fake runc kill/);
+    await writeFile(stateFile, JSON.stringify(state));
+    await direct.kill(c.id, "KILL");
+    expect((await sb.rt.waitExit(c.id)).exitCode).toBe(137);
+  });
+
   it("runs echo hello: logs and exit code 0", async () => {
     const c = await runToExit("hello", ["echo", "hello"]);
     expect(c.pid).toBeGreaterThan(0);
