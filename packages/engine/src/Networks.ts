@@ -231,8 +231,11 @@ export class Networks {
     this.#dns.delete(rec.Id);
     const cfg = rec.IPAM.Config[0];
     if (!rec.bridge || !cfg) return;
-    await this.#firewall.teardownNetwork({ bridge: rec.bridge, subnet: cfg.Subnet });
-    await removeBridge(rec.bridge);
+    // The rules name the bridge but do not need it: both go at once.
+    await Promise.all([
+      this.#firewall.teardownNetwork({ bridge: rec.bridge, subnet: cfg.Subnet }),
+      removeBridge(rec.bridge),
+    ]);
   }
 
   /** #lookup answers the embedded DNS server: running containers by name, short ID and alias. */
