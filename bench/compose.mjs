@@ -30,9 +30,18 @@ const median = (xs) => {
 
 const dir = join(T, "compose-bench");
 mkdirSync(dir, { recursive: true });
+// Workload: by default each service exits on SIGTERM, as real services do (a shell that traps it,
+// waiting on a background sleep), so `down` measures stopping, not the grace period. With
+// BENCH_COMPOSE_WORKLOAD=ignore-term each service is a bare `sleep 1000` as PID 1, which ignores
+// SIGTERM: every `down` then waits the full 1 s grace and SIGKILLs, on both sides alike.
+const WORKLOAD = process.env.BENCH_COMPOSE_WORKLOAD || "term";
+if (WORKLOAD !== "term" && WORKLOAD !== "ignore-term")
+  throw new Error(`compose.mjs: BENCH_COMPOSE_WORKLOAD=${WORKLOAD}: expected term or ignore-term`);
+const COMMAND =
+  WORKLOAD === "term" ? `["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]` : `["sleep", "1000"]`;
 let yaml = "services:\n";
 for (let i = 0; i < SERVICES; i++) {
-  yaml += `  s${i}:\n    image: busybox\n    command: ["sleep", "1000"]\n    stop_grace_period: 1s\n`;
+  yaml += `  s${i}:\n    image: busybox\n    command: ${COMMAND}\n    stop_grace_period: 1s\n`;
   if (i < HEALTHY) yaml += `    healthcheck:\n      test: ["CMD", "true"]\n      interval: 1s\n`;
 }
 const file = join(dir, "docker-compose.yml");
@@ -121,7 +130,7 @@ for (let it = 0; it < N; it++) {
   log(`compose iteration ${it + 1}/${N}`);
 }
 
-let out = `\n### compose: up -d of ${SERVICES} services (${HEALTHY} with healthchecks) until ready, then down (median of ${N})\n\n`;
+let out = `\n### compose: up -d of ${SERVICES} services (${HEALTHY} with healthchecks) until ready, then down (workload ${WORKLOAD}, median of ${N})\n\n`;
 out += "| case | up (ms) | down (ms) | note |\n| --- | ---: | ---: | --- |\n";
 for (const [name] of cases) {
   const r = results[name];
@@ -139,5 +148,5 @@ process.stdout.write(out);
 mkdirSync(join(REPO, "bench", "results"), { recursive: true });
 writeFileSync(
   join(REPO, "bench", "results", `compose-${new Date().toISOString().replace(/[:.]/g, "-")}.json`),
-  JSON.stringify({ services: SERVICES, healthy: HEALTHY, n: N, results }, null, 2),
+  JSON.stringify({ services: SERVICES, healthy: HEALTHY, workload: WORKLOAD, n: N, results }, null, 2),
 );
