@@ -1,6 +1,6 @@
 import { execFile, spawn } from "node:child_process";
 import { accessSync, constants, watch } from "node:fs";
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, open, readFile, rename, rm, rmdir, stat, writeFile } from "node:fs/promises";
 import { constants as osConstants } from "node:os";
 import { join, resolve } from "node:path";
 import type { Readable } from "node:stream";
@@ -426,12 +426,58 @@ export class Runtime {
       () => false,
     );
     try {
-      if (known) await this.#runc("delete", id, ["delete", ...(opts.force ? ["--force"] : []), id]);
+      if (known && !(await this.#deleteStopped(id)))
+        await this.#runc("delete", id, ["delete", ...(opts.force ? ["--force"] : []), id]);
     } catch (err) {
       if (!(err instanceof NotFound)) throw err;
     }
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline && (await this.isConmonAlive(id))) await sleep(50);
+  }
+
+  /**
+   * #deleteStopped does what `runc delete` does for a stopped container, without a runc process:
+   * removes its cgroup directories and runc's state dir. Only when runc's state shows nothing left
+   * to run or kill: the init is gone (no process with its pid and start time), it had its own pid
+   * namespace (so the kernel killed the rest with it), no hooks, no Intel RDT group. Anything else,
+   * or a cgroup that will not go (still busy), returns false and the caller asks runc.
+   */
+  async #deleteStopped(id: string): Promise<boolean> {
+    const dir = join(this.runcRoot, id);
+    try {
+      const state = JSON.parse(await readFile(join(dir, "state.json"), "utf8")) as {
+        init_process_pid?: unknown;
+        init_process_start?: unknown;
+        cgroup_paths?: unknown;
+        intel_rdt_path?: unknown;
+        config?: { namespaces?: Array<{ type?: unknown; path?: unknown }>; hooks?: unknown };
+      };
+      const pid = state.init_process_pid;
+      if (typeof pid !== "number" || typeof state.init_process_start !== "number") return false;
+      if (!state.config?.namespaces?.some((n) => n.type === "NEWPID" && !n.path)) return false;
+      const hooks = state.config.hooks;
+      if (hooks && Object.values(hooks as object).some((h) => Array.isArray(h) && h.length > 0)) return false;
+      if (state.intel_rdt_path) return false;
+      const paths = state.cgroup_paths;
+      if (typeof paths !== "object" || paths === null) return false;
+      const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+      if (stat !== "") {
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        if (Number(fields[19]) === state.init_process_start) return false; // still there (or a zombie)
+      }
+      for (const p of new Set(Object.values(paths as Record<string, unknown>))) {
+        if (typeof p !== "string" || !p.startsWith("/sys/fs/cgroup/")) return false;
+        try {
+          await rmdir(p);
+        } catch (err) {
+          if (errnoCode(err) !== "ENOENT") return false;
+        }
+      }
+      await rm(dir, { recursive: true, force: true });
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** resize sets the terminal size through conmon's control fifo (`1 <height> <width>`). */

@@ -61,6 +61,34 @@ describe.skipIf(!isRoot || !haveTools)("Runtime with real runc and conmon", () =
     expect((await sb.rt.waitExit(c.id)).exitCode).toBe(137);
   });
 
+  it("deletes a stopped container without runc (cgroups and runc state gone), a running one with runc", async () => {
+    const fake = join(sb.tmp, "no-delete-runc");
+    await writeFile(
+      fake,
+      `#!/bin/sh\nfor a in "$@"; do [ "$a" = delete ] && { echo '{"level":"error","msg":"fake runc delete"}' >&2; exit 1; }; done\nexec runc "$@"\n`,
+      { mode: 0o755 },
+    );
+    const own = new Runtime({
+      runc: fake,
+      stateRoot: sb.rt.stateRoot,
+      runcRoot: sb.rt.runcRoot,
+      logger: { warn: () => {} },
+    });
+    const running = await create("delrunning", ["sleep", "1000"]);
+    await sb.rt.start(running.id);
+    await expect(own.delete(running.id, { force: true })).rejects.toThrow(/fake runc delete/);
+    const c = await create("delstopped", ["true"]);
+    await sb.rt.start(c.id);
+    expect((await sb.rt.waitExit(c.id)).exitCode).toBe(0);
+    const cg = `/sys/fs/cgroup/memory${sb.cgroupParent}/${c.id}`;
+    expect(existsSync(cg)).toBe(true);
+    await own.delete(c.id, { force: true });
+    expect(existsSync(cg)).toBe(false);
+    expect(existsSync(join(sb.rt.runcRoot, c.id))).toBe(false);
+    const list = execFileSync("runc", ["--root", sb.rt.runcRoot, "list", "-q"], { encoding: "utf8" });
+    expect(list.split("\n")).not.toContain(c.id);
+  });
+
   it("runs echo hello: logs and exit code 0", async () => {
     const c = await runToExit("hello", ["echo", "hello"]);
     expect(c.pid).toBeGreaterThan(0);
