@@ -50,7 +50,9 @@ export async function contextPaths(
   for (const always of [dockerfile, ".dockerignore"]) {
     if (!out.includes(always)) {
       try {
-        stats?.set(always, await lstat(join(root, always), { bigint: true }));
+        // (Not `stats?.set(always, await lstat(...))`: without stats that skips the lstat.)
+        const st = await lstat(join(root, always), { bigint: true });
+        stats?.set(always, st);
         out.push(always);
       } catch {
         // not there: the daemon reports a missing Dockerfile
