@@ -614,7 +614,11 @@ export class Client {
     if (name === "AbortError") return new Canceled("request canceled", { cause: err });
     if ((err as { _tag?: unknown } | null)?._tag !== undefined) return err as Error;
     const code = (err as { code?: unknown } | null)?.code;
-    if (typeof code === "string" && CONNECT_ERROR_CODES.has(code)) {
+    // Only a failed connection means "no daemon there": an ENOENT from reading a request body (a
+    // build context file) is that error, not the daemon's absence.
+    const syscall = (err as { syscall?: unknown } | null)?.syscall;
+    const connecting = syscall === undefined || syscall === "connect" || syscall === "getaddrinfo";
+    if (typeof code === "string" && CONNECT_ERROR_CODES.has(code) && connecting) {
       return connectError(this.host, err);
     }
     return err instanceof Error ? err : new Internal(String(err));

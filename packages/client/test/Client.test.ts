@@ -147,6 +147,25 @@ describe("errors", () => {
     c.close();
   });
 
+  it("a request body that fails to read (ENOENT) is that error, not 'Cannot connect'", async () => {
+    const c = new Client({ socketPath: fake.socketPath });
+    // As a build context tar whose file vanished: the stream fails with an fs error once read.
+    const body = new Readable({
+      read() {
+        const err = Object.assign(new Error("ENOENT: no such file or directory, lstat '/ctx/gone'"), {
+          code: "ENOENT",
+          syscall: "lstat",
+          path: "/ctx/gone",
+        });
+        this.destroy(err);
+      },
+    });
+    const err = await c.request("POST", "/build", { body }).catch((e: unknown) => e);
+    expect((err as Error).message).not.toMatch(/Cannot connect/);
+    expect((err as Error).message).toMatch(/ENOENT/);
+    c.close();
+  });
+
   it("a refused TCP port is Unavailable with code ECONNREFUSED", async () => {
     const srv = http.createServer();
     await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
