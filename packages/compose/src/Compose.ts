@@ -8,6 +8,7 @@
  *
  * @since 0.1.0
  */
+import { availableParallelism } from "node:os";
 import type { ContainerSummary } from "@berth/api";
 import type { Client, OutputChunk } from "@berth/client";
 import { FailedPrecondition, InvalidArgument, isKind, NotFound } from "@berth/errdefs";
@@ -29,6 +30,7 @@ import {
 } from "./EngineObjects.ts";
 import { COMPOSE_VERSION, Label } from "./labels.ts";
 import type { Project, ServiceConfig } from "./Project.ts";
+import { StartQueue } from "./StartQueue.ts";
 
 /** ProgressEvent is one line of compose's progress output (`Container p-web-1  Started`). */
 export interface ProgressEvent {
@@ -55,6 +57,11 @@ export interface ComposeOptions {
   readonly pollMs?: number;
   /** Receives warnings (orphan containers). */
   readonly onWarning?: (message: string) => void;
+  /**
+   * Container starts in flight at once (default: this machine's CPU count, at least 2); waiting
+   * starts of services with a healthcheck go first (see {@link StartQueue}).
+   */
+  readonly startConcurrency?: number;
 }
 
 /** UpOptions are `compose up`'s flags. */
@@ -126,6 +133,7 @@ export class Compose {
   private readonly emit: (e: ProgressEvent) => void;
   private readonly pollMs: number;
   private readonly warn: (message: string) => void;
+  private readonly starts: StartQueue;
 
   constructor(o: ComposeOptions) {
     this.client = o.client;
@@ -134,6 +142,7 @@ export class Compose {
     this.emit = o.onProgress ?? (() => {});
     this.pollMs = o.pollMs ?? 250;
     this.warn = o.onWarning ?? (() => {});
+    this.starts = new StartQueue(o.startConcurrency ?? Math.max(2, availableParallelism()));
   }
 
   private service(name: string): ServiceConfig {
@@ -473,9 +482,7 @@ export class Compose {
       } else if (c.summary.State !== "running" && !o.noStart) {
         work.push(
           (async () => {
-            this.emit({ resource: "Container", name: c.name, status: "Starting" });
-            await this.client.containerStart(c.id);
-            this.emit({ resource: "Container", name: c.name, status: "Started" });
+            await this.startContainer(svc, c.name, c.id);
             report.started.push(c.name);
           })(),
         );
@@ -523,12 +530,19 @@ export class Compose {
       }
     }
     this.emit({ resource: "Container", name, status: "Created" });
-    if (start) {
-      this.emit({ resource: "Container", name, status: "Starting" });
-      await this.client.containerStart(Id);
-      this.emit({ resource: "Container", name, status: "Started" });
-    }
+    if (start) await this.startContainer(svc, name, Id);
     return name;
+  }
+
+  /** startContainer starts one container through the project's {@link StartQueue}. */
+  private async startContainer(svc: ServiceConfig, name: string, id: string): Promise<void> {
+    const hc = svc.healthcheck;
+    const checked = hc !== undefined && !hc.disable && hc.test?.[0] !== "NONE";
+    await this.starts.run(checked ? 0 : 1, async () => {
+      this.emit({ resource: "Container", name, status: "Starting" });
+      await this.client.containerStart(id);
+      this.emit({ resource: "Container", name, status: "Started" });
+    });
   }
 
   private async removeContainer(

@@ -143,7 +143,12 @@ volumes: { data: {} }
 describe("Compose executor", () => {
   it("creates the network first, starts dependencies first and independent services concurrently", async () => {
     const engine = new FakeEngine();
-    const compose = new Compose({ client: engine.client(), project: await load(BASE), pollMs: 1 });
+    const compose = new Compose({
+      client: engine.client(),
+      project: await load(BASE),
+      pollMs: 1,
+      startConcurrency: 8,
+    });
     const report = await compose.up();
     expect(report.created.sort()).toEqual(["p-cache-1", "p-db-1", "p-web-1", "p-worker-1"]);
     expect(engine.log[0]).toBe("networks p_default");
@@ -153,6 +158,23 @@ describe("Compose executor", () => {
     expect(engine.maxConcurrentStarts).toBeGreaterThanOrEqual(3); // db, cache, worker together
     const labels = engine.containers.get("c0")?.body.Labels ?? {};
     expect(labels["com.docker.compose.project"]).toBe("p");
+  });
+
+  it("bounds the starts in flight, and a waiting service with a healthcheck starts first", async () => {
+    const engine = new FakeEngine();
+    const project = await load(`
+services:
+  a: { image: x }
+  b: { image: x }
+  c: { image: x }
+  checked: { image: x, healthcheck: { test: [CMD, "true"] } }
+`);
+    await new Compose({ client: engine.client(), project, pollMs: 1, startConcurrency: 1 }).up();
+    expect(engine.maxConcurrentStarts).toBe(1);
+    const starts = engine.log.filter((l) => l.startsWith("start "));
+    // The first start takes the free turn; of those that waited, the checked service goes first.
+    expect(starts.indexOf("start p-checked-1")).toBeLessThanOrEqual(1);
+    expect(starts).toHaveLength(4);
   });
 
   it("converges: nothing to do, then only the changed service, then scale up and down", async () => {
