@@ -1,4 +1,4 @@
-import { constants, type Stats } from "node:fs";
+import { closeSync, constants, lstatSync, openSync, readSync, type Stats } from "node:fs";
 import { lstat, open, readdir, readlink, realpath } from "node:fs/promises";
 import { posix } from "node:path";
 import { resolveInRoot } from "@berth/archive";
@@ -203,20 +203,52 @@ export async function hashSources(sources: readonly MatchedSource[], digests?: F
   return d.digest();
 }
 
+/** Files up to this size are hashed with synchronous reads (no thread-pool round trip per read). */
+const SMALL_FILE = 1024 * 1024;
+
+/** One read buffer for the small files (hashing is synchronous, so it is never shared). */
+let scratch: Buffer | undefined;
+
+/**
+ * hashSmallFile reads a small file (never through a link) in one synchronous pass: a COPY of a
+ * directory of small files was one open, one 64 KiB stream read, one close and one lstat per file,
+ * each a libuv thread-pool round trip (200 files: 120-156 ms).
+ */
+function hashSmallFile(abs: string): string {
+  const fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    scratch ??= Buffer.allocUnsafe(SMALL_FILE);
+    const d = new Digester();
+    for (
+      let n = readSync(fd, scratch, 0, scratch.length, null);
+      n > 0;
+      n = readSync(fd, scratch, 0, scratch.length, null)
+    )
+      d.update(scratch.subarray(0, n));
+    return d.digest();
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** hashFile reads one file (never through a link) and remembers its digest in `digests`. */
 async function hashFile(abs: string, st: Stats, digests: FileDigests | undefined): Promise<string> {
-  const fd = new Digester();
-  const fh = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
-  try {
-    for await (const chunk of fh.createReadStream({ autoClose: false }) as AsyncIterable<Buffer>)
-      fd.update(chunk);
-  } finally {
-    await fh.close();
+  let digest: string;
+  if (st.size <= SMALL_FILE) digest = hashSmallFile(abs);
+  else {
+    const fd = new Digester();
+    const fh = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      const stream = fh.createReadStream({ autoClose: false, highWaterMark: SMALL_FILE });
+      for await (const chunk of stream as AsyncIterable<Buffer>) fd.update(chunk);
+    } finally {
+      await fh.close();
+    }
+    digest = fd.digest();
   }
-  const digest = fd.digest();
   // Remember it only if the file did not change while it was read (its stat is the key).
   if (digests !== undefined) {
-    const after = await lstat(abs);
+    const after = lstatSync(abs);
     if (statKey(after) === statKey(st)) digests.set(abs, st, digest);
   }
   return digest;
