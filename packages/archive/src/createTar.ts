@@ -1,13 +1,17 @@
-import { lstat, readdir, readlink, realpath } from "node:fs/promises";
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
+import { lstat, open, readdir, readlink, realpath } from "node:fs/promises";
 import { posix } from "node:path";
 import { Readable } from "node:stream";
 import { createGzip } from "node:zlib";
-import * as tar from "tar-stream";
 import { cleanName } from "./cleanName.ts";
-import { packEntry, packFile } from "./packEntry.ts";
+import type { PackHeader } from "./packEntry.ts";
 import { resolveInRoot } from "./resolveInRoot.ts";
+import { encodeTarHeader, TAR_END, tarPadding } from "./tarHeader.ts";
 
-type Header = Partial<tar.Header> & { name: string };
+type Header = PackHeader;
+
+/** Files up to this size are read in one synchronous call; larger ones in reads of this size. */
+const CHUNK = 1024 * 1024;
 
 /** Options for {@link createTar}. */
 export interface CreateTarOptions {
@@ -35,12 +39,10 @@ export interface CreateTarOptions {
  * that does not exist) destroy the returned stream.
  */
 export function createTar(root: string, opts: CreateTarOptions = {}): Readable {
-  const pack = tar.pack();
-  const out = Readable.from(pack as unknown as AsyncIterable<Buffer>, { objectMode: false });
-  produce(root, opts, pack).then(
-    () => pack.finalize(),
-    (err: unknown) => pack.destroy(err as Error),
-  );
+  // Headers are encoded directly (byte for byte what tar-stream writes) and file contents read in
+  // 1 MiB pieces (small files in one synchronous read): a 50 MB build context took 210-380 ms
+  // through tar-stream's per-entry streams and 256 KiB reads.
+  const out = Readable.from(produce(root, opts), { objectMode: false });
   if (opts.compression === "gzip") {
     const gz = createGzip();
     out.on("error", (err) => gz.destroy(err));
@@ -49,7 +51,7 @@ export function createTar(root: string, opts: CreateTarOptions = {}): Readable {
   return out;
 }
 
-async function produce(root: string, opts: CreateTarOptions, pack: tar.Pack): Promise<void> {
+async function* produce(root: string, opts: CreateTarOptions): AsyncGenerator<Buffer> {
   const realRoot = await realpath(root);
   const seen = new Map<string, string>();
   const starts: Array<{ abs: string; name: string }> = [];
@@ -71,20 +73,20 @@ async function produce(root: string, opts: CreateTarOptions, pack: tar.Pack): Pr
     for (const n of [...names].sort()) starts.push({ abs: join(realRoot, n.slice(1)), name: n.slice(1) });
   }
   const rename = opts.rename ?? ((n: string) => n);
-  for (const s of starts) await walk(pack, s.abs, s.name, seen, rename);
+  for (const s of starts) yield* walk(s.abs, s.name, seen, rename);
+  yield TAR_END;
 }
 
 function join(dir: string, name: string): string {
   return dir === "/" ? `/${name}` : `${dir}/${name}`;
 }
 
-async function walk(
-  pack: tar.Pack,
+async function* walk(
   abs: string,
   name: string,
   seen: Map<string, string>,
   rename: (name: string) => string,
-): Promise<void> {
+): AsyncGenerator<Buffer> {
   const st = await lstat(abs);
   const entryName = rename(name);
   const base: Header = {
@@ -95,36 +97,89 @@ async function walk(
     mtime: new Date(Math.floor(st.mtimeMs / 1000) * 1000),
   };
   if (st.isDirectory()) {
-    await packEntry(pack, { ...base, name: `${entryName}/`, type: "directory" });
+    yield encodeTarHeader({ ...base, name: `${entryName}/`, type: "directory" });
     for (const child of (await readdir(abs)).sort())
-      await walk(pack, join(abs, child), `${name}/${child}`, seen, rename);
+      yield* walk(join(abs, child), `${name}/${child}`, seen, rename);
     return;
   }
   if (st.nlink > 1) {
     const key = `${st.dev}:${st.ino}`;
     const first = seen.get(key);
     if (first !== undefined) {
-      await packEntry(pack, { ...base, type: "link", linkname: first, size: 0 });
+      yield encodeTarHeader({ ...base, type: "link", linkname: first, size: 0 });
       return;
     }
     seen.set(key, entryName);
   }
   if (st.isSymbolicLink()) {
-    await packEntry(pack, { ...base, type: "symlink", linkname: await readlink(abs) });
+    yield encodeTarHeader({ ...base, type: "symlink", linkname: await readlink(abs) });
   } else if (st.isFile()) {
-    await packFile(pack, abs, { ...base, type: "file", size: st.size });
+    yield* fileEntry(abs, { ...base, type: "file", size: st.size });
   } else if (st.isCharacterDevice() || st.isBlockDevice()) {
     const { major, minor } = splitDev(st.rdev);
-    await packEntry(pack, {
+    yield encodeTarHeader({
       ...base,
       type: st.isCharacterDevice() ? "character-device" : "block-device",
       devmajor: major,
       devminor: minor,
     });
   } else if (st.isFIFO()) {
-    await packEntry(pack, { ...base, type: "fifo" });
+    yield encodeTarHeader({ ...base, type: "fifo" });
   }
   // Sockets cannot be archived; skipped like tar does.
+}
+
+/**
+ * fileEntry is a regular file's header, content and padding, the file opened without following
+ * links. Exactly `header.size` bytes are written: a file that shrank while being read is padded
+ * with zeros, one that grew is cut, so the header stays true.
+ */
+async function* fileEntry(abs: string, header: Header & { size: number }): AsyncGenerator<Buffer> {
+  const size = header.size;
+  const head = encodeTarHeader(header);
+  const pad = tarPadding(size);
+  if (size <= CHUNK) {
+    // One buffer: header, content, padding (zero-filled, so a short read leaves zeros).
+    const buf = Buffer.alloc(head.length + size + pad);
+    head.copy(buf);
+    // O_NONBLOCK: a file swapped for a fifo since its lstat must not block the thread in open.
+    const fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    try {
+      if (!fstatSync(fd).isFile())
+        throw Object.assign(new Error(`${abs} is no longer a regular file`), { code: "EINVAL" });
+      let off = 0;
+      while (off < size) {
+        const n = readSync(fd, buf, head.length + off, size - off, null);
+        if (n === 0) break;
+        off += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    yield buf;
+    return;
+  }
+  const fh = await open(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    yield head;
+    let remaining = size;
+    while (remaining > 0) {
+      const want = Math.min(CHUNK, remaining);
+      const buf = Buffer.allocUnsafe(want);
+      let got = 0;
+      while (got < want) {
+        const { bytesRead } = await fh.read(buf, got, want - got, null);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      if (got < want) buf.fill(0, got); // shrank: zeros keep the header's size true
+      remaining -= want;
+      yield buf;
+    }
+    if (pad > 0) yield Buffer.alloc(pad);
+  } finally {
+    await fh.close();
+  }
 }
 
 /** splitDev decodes Linux's dev_t encoding. */
