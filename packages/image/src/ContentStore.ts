@@ -95,27 +95,18 @@ export class ContentStore {
    * is removed and nothing is visible. Rows I1-I5, I7 of threat-cases.md.
    */
   async ingest(input: Readable, opts: IngestOptions = {}): Promise<BlobInfo> {
-    const expected = opts.expected === undefined ? undefined : parseDigest(opts.expected);
-    if (expected !== undefined && !expected.startsWith("sha256:")) {
-      throw new InvalidArgument(`unsupported digest ${expected}: expected sha256`);
-    }
     // Until the copy loop below attaches, an early stream error would be
     // uncaught; the loop still sees it through the stream's errored state.
     input.on("error", () => {});
-    const ref = opts.ref ?? `anon-${randomBytes(8).toString("hex")}`;
-    const key = createHash("sha256").update(ref).digest("hex");
-    const since = this.#locks.get(key);
-    if (since !== undefined) {
-      input.destroy();
-      throw new Unavailable(`ref ${ref} locked since ${new Date(since).toISOString()}`);
-    }
-    this.#locks.set(key, Date.now());
-    const dir = join(this.ingestDir, key);
+    let slot: Awaited<ReturnType<ContentStore["openIngest"]>>;
     try {
-      await rm(dir, { recursive: true, force: true });
-      await mkdir(dir, { mode: 0o700 });
-      await writeFile(join(dir, "ref"), ref);
-      const data = join(dir, "data");
+      slot = await this.openIngest(opts);
+    } catch (err) {
+      input.destroy();
+      throw err;
+    }
+    const { expected, dataPath: data } = slot;
+    try {
       const hash = createHash("sha256");
       let size = 0;
       const limit = opts.size ?? opts.maxBytes;
@@ -161,81 +152,26 @@ export class ContentStore {
         await fh.chmod(0o444);
         await fh.sync();
         await fh.close();
-        const target = this.blobPath(digest);
-        if (await exists(target)) {
-          if (opts.ifExists === "ok") return { digest, size };
-          throw new AlreadyExists(`content ${digest}: already exists`);
-        }
-        await rename(data, target);
-        await fsyncDir(this.blobsDir);
-        return { digest, size };
+        return await this.place(data, digest, size, opts);
       } finally {
         await inFlight?.catch(() => {});
         await fh.close().catch(() => {});
       }
     } finally {
-      await rm(dir, { recursive: true, force: true }).catch(() => {});
-      this.#locks.delete(key);
+      await slot.release();
     }
   }
 
   /**
-   * ingestWith commits a blob that `write` produces itself (for writers that hash and write off the
-   * main thread, see `ingestLayer`): under the same ref lock and ingest directory as
-   * {@link ingest}, `write(dataPath)` must create `dataPath`, write every byte, fsync it and
-   * return the digest and size it hashed. The blob is renamed into place only when they match
-   * `expected` and `size`; otherwise, or when `write` throws, the ingest is removed and nothing
-   * is visible.
+   * openIngest checks `expected`, takes the ref's lock and makes its fresh ingest directory (with
+   * the `ref` file): what {@link ingest}, {@link ingestWith} and {@link writer} share. `release`
+   * removes the directory and drops the lock.
    */
-  async ingestWith(
-    opts: IngestOptions,
-    write: (dataPath: string) => Promise<{ digest: Digest; size: number }>,
-  ): Promise<BlobInfo> {
-    const expected = opts.expected === undefined ? undefined : parseDigest(opts.expected);
-    if (expected !== undefined && !expected.startsWith("sha256:")) {
-      throw new InvalidArgument(`unsupported digest ${expected}: expected sha256`);
-    }
-    const ref = opts.ref ?? `anon-${randomBytes(8).toString("hex")}`;
-    const key = createHash("sha256").update(ref).digest("hex");
-    const since = this.#locks.get(key);
-    if (since !== undefined)
-      throw new Unavailable(`ref ${ref} locked since ${new Date(since).toISOString()}`);
-    this.#locks.set(key, Date.now());
-    const dir = join(this.ingestDir, key);
-    try {
-      await rm(dir, { recursive: true, force: true });
-      await mkdir(dir, { mode: 0o700 });
-      await writeFile(join(dir, "ref"), ref);
-      const data = join(dir, "data");
-      const { digest, size } = await write(data);
-      if (opts.size !== undefined && size !== opts.size) {
-        throw new FailedPrecondition(`unexpected commit size ${size}, expected ${opts.size}`);
-      }
-      if (expected !== undefined && digest !== expected) {
-        throw new FailedPrecondition(`unexpected commit digest ${digest}, expected ${expected}`);
-      }
-      const target = this.blobPath(digest);
-      if (await exists(target)) {
-        if (opts.ifExists === "ok") return { digest, size };
-        throw new AlreadyExists(`content ${digest}: already exists`);
-      }
-      await chmod(data, 0o444);
-      await rename(data, target);
-      await fsyncDir(this.blobsDir);
-      return { digest, size };
-    } finally {
-      await rm(dir, { recursive: true, force: true }).catch(() => {});
-      this.#locks.delete(key);
-    }
-  }
-
-  /**
-   * writer starts a blob fed chunk by chunk, for producers that are not streams (see
-   * {@link BlobWriter}; the layer commit writes its gzip blocks through it): same ref lock and
-   * ingest directory as {@link ingest}, and the same checks at `commit`. The caller must end it
-   * with `commit` or `abort`.
-   */
-  async writer(opts: IngestOptions = {}): Promise<BlobWriter> {
+  private async openIngest(opts: IngestOptions): Promise<{
+    expected: Digest | undefined;
+    dataPath: string;
+    release: () => Promise<void>;
+  }> {
     const expected = opts.expected === undefined ? undefined : parseDigest(opts.expected);
     if (expected !== undefined && !expected.startsWith("sha256:")) {
       throw new InvalidArgument(`unsupported digest ${expected}: expected sha256`);
@@ -255,7 +191,65 @@ export class ContentStore {
       await rm(dir, { recursive: true, force: true });
       await mkdir(dir, { mode: 0o700 });
       await writeFile(join(dir, "ref"), ref);
-      const dataPath = join(dir, "data");
+    } catch (err) {
+      await release();
+      throw err;
+    }
+    return { expected, dataPath: join(dir, "data"), release };
+  }
+
+  /**
+   * place renames a verified, synced ingest file to its blob path (an existing blob is fine with
+   * `ifExists: "ok"`, else AlreadyExists) and syncs the blobs directory.
+   */
+  private async place(data: string, digest: Digest, size: number, opts: IngestOptions): Promise<BlobInfo> {
+    const target = this.blobPath(digest);
+    if (await exists(target)) {
+      if (opts.ifExists === "ok") return { digest, size };
+      throw new AlreadyExists(`content ${digest}: already exists`);
+    }
+    await rename(data, target);
+    await fsyncDir(this.blobsDir);
+    return { digest, size };
+  }
+
+  /**
+   * ingestWith commits a blob that `write` produces itself (for writers that hash and write off the
+   * main thread, see `ingestLayer`): under the same ref lock and ingest directory as
+   * {@link ingest}, `write(dataPath)` must create `dataPath`, write every byte, fsync it and
+   * return the digest and size it hashed. The blob is renamed into place only when they match
+   * `expected` and `size`; otherwise, or when `write` throws, the ingest is removed and nothing
+   * is visible.
+   */
+  async ingestWith(
+    opts: IngestOptions,
+    write: (dataPath: string) => Promise<{ digest: Digest; size: number }>,
+  ): Promise<BlobInfo> {
+    const { expected, dataPath: data, release } = await this.openIngest(opts);
+    try {
+      const { digest, size } = await write(data);
+      if (opts.size !== undefined && size !== opts.size) {
+        throw new FailedPrecondition(`unexpected commit size ${size}, expected ${opts.size}`);
+      }
+      if (expected !== undefined && digest !== expected) {
+        throw new FailedPrecondition(`unexpected commit digest ${digest}, expected ${expected}`);
+      }
+      await chmod(data, 0o444);
+      return await this.place(data, digest, size, opts);
+    } finally {
+      await release();
+    }
+  }
+
+  /**
+   * writer starts a blob fed chunk by chunk, for producers that are not streams (see
+   * {@link BlobWriter}; the layer commit writes its gzip blocks through it): same ref lock and
+   * ingest directory as {@link ingest}, and the same checks at `commit`. The caller must end it
+   * with `commit` or `abort`.
+   */
+  async writer(opts: IngestOptions = {}): Promise<BlobWriter> {
+    const { expected, dataPath, release } = await this.openIngest(opts);
+    try {
       const fh = await open(dataPath, "wx", 0o600);
       return new BlobWriter({
         fh,
