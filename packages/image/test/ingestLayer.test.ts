@@ -1,8 +1,9 @@
-import { lstat, mkdtemp, readdir, readFile, readlink, rm } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
+import { applyLayer } from "@berth/archive";
 import { type Digest, sha256 } from "@berth/oci";
 import { build } from "tsup";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -196,6 +197,104 @@ for (const mode of ["worker", "in-thread"] as const) {
       expect(await content.list()).toEqual([]);
     });
 
+    it("takes an uncompressed layer blob as it is (its digest is its diff ID)", async () => {
+      const tarred = await tarBytes([{ name: "plain", data: Buffer.alloc(200_000, 3) }]);
+      const dir = join(root, "plain", "fs");
+      const r = await ingestLayer(content, chunked(tarred), {
+        expected: sha256(tarred),
+        size: tarred.length,
+        diffId: sha256(tarred),
+        unpack: { dir, lowerDirs: async () => [] },
+      });
+      expect(r.bytes).toBe(200_000);
+      expect(await readFile(join(dir, "plain"))).toEqual(Buffer.alloc(200_000, 3));
+    });
+
+    it("takes a blob of several gzip members (one tar) as zlib's gunzip does", async () => {
+      const tarred = await tarBytes([
+        { name: "a", data: "first " },
+        { name: "b", data: "second" },
+      ]);
+      const cut = 1024 + 37;
+      const gz = Buffer.concat([gzipSync(tarred.subarray(0, cut)), gzipSync(tarred.subarray(cut))]);
+      const dir = join(root, "members", "fs");
+      const r = await ingestLayer(content, chunked(gz), {
+        expected: sha256(gz),
+        size: gz.length,
+        diffId: sha256(tarred),
+        unpack: { dir, lowerDirs: async () => [] },
+      });
+      expect(r.bytes).toBe(12);
+      expect(await readFile(join(dir, "b"), "utf8")).toBe("second");
+    });
+
+    it("takes a layer that expands a thousandfold (the gunzip waits for the tar side)", async () => {
+      const tarred = await tarBytes([{ name: "zeros", data: Buffer.alloc(48 * 1024 * 1024) }]);
+      const gz = gzipSync(tarred);
+      expect(gz.length).toBeLessThan(100 * 1024);
+      const dir = join(root, "zeros", "fs");
+      const r = await ingestLayer(content, chunked(gz), {
+        expected: sha256(gz),
+        size: gz.length,
+        diffId: sha256(tarred),
+        unpack: { dir, lowerDirs: async () => [] },
+      });
+      expect(r.bytes).toBe(48 * 1024 * 1024);
+      expect((await lstat(join(dir, "zeros"))).size).toBe(48 * 1024 * 1024);
+    });
+
+    it("extracts a tar whose first bytes look like another compression once, as a direct extraction does", async () => {
+      // The first entry's name starts with bzip2's magic "BZh": the tar must not be taken for a
+      // bzip2 stream after the gunzip (a direct applyLayer of the blob extracts it).
+      const tarred = await tarBytes([
+        { name: "BZh91AY", data: "not bzip2" },
+        { name: "big", data: Buffer.alloc(3 * 1024 * 1024, 5) },
+      ]);
+      const gz = gzipSync(tarred);
+      await mkdir(join(root, "direct"));
+      const direct = await applyLayer(join(root, "direct"), Readable.from([gz]), { whiteouts: "none" });
+      const dir = join(root, "magic", "fs");
+      const r = await ingestLayer(content, chunked(gz), {
+        expected: sha256(gz),
+        size: gz.length,
+        diffId: sha256(tarred),
+        unpack: { dir, lowerDirs: async () => [] },
+      });
+      expect(r.bytes).toBe(direct.bytes);
+      expect(await readFile(join(dir, "BZh91AY"), "utf8")).toBe("not bzip2");
+      expect((await lstat(join(dir, "big"))).size).toBe(3 * 1024 * 1024);
+      // Measured only (no unpack dir): the same diff ID check passes.
+      await content.delete(sha256(gz));
+      const m = await ingestLayer(content, chunked(gz), {
+        expected: sha256(gz),
+        size: gz.length,
+        diffId: sha256(tarred),
+      });
+      expect(m.bytes).toBe(direct.bytes);
+    });
+
+    it("a gzip blob with a bad checksum is refused as a direct extraction refuses it, storing nothing", async () => {
+      const l = await layer();
+      const bad = Buffer.from(l.gz);
+      bad[bad.length - 8]! ^= 0xff; // the gzip trailer's CRC-32
+      await mkdir(join(root, "direct"));
+      const direct = await applyLayer(join(root, "direct"), Readable.from([bad]), { whiteouts: "none" }).then(
+        () => undefined,
+        (err: unknown) => err as Error,
+      );
+      expect(direct).toBeDefined();
+      await expect(
+        ingestLayer(content, chunked(bad), {
+          expected: sha256(bad),
+          size: bad.length,
+          diffId: l.diffId,
+          unpack: { dir: join(root, "u"), lowerDirs: async () => [] },
+        }),
+      ).rejects.toMatchObject({ _tag: "InvalidArgument", message: direct!.message });
+      expect(await content.list()).toEqual([]);
+      expect(await readdir(content.ingestDir)).toEqual([]);
+    });
+
     it.skipIf(!isRoot)("asks for the lower dirs at the end of a layer with an opaque directory", async () => {
       const lower = join(root, "lower");
       const ll = await layer();
@@ -205,7 +304,7 @@ for (const mode of ["worker", "in-thread"] as const) {
         diffId: ll.diffId,
         unpack: { dir: lower, lowerDirs: async () => [] },
       });
-      const { mkdir, writeFile } = await import("node:fs/promises");
+      const { writeFile } = await import("node:fs/promises");
       await mkdir(join(lower, "keep"));
       await writeFile(join(lower, "keep/old"), "old");
       const l = await layer({ opaque: true });
