@@ -15,6 +15,9 @@
 #
 # Cold: the image and the whole build cache are removed first (`docker rmi`, `docker builder
 # prune -af`; the classic builder's cache is its intermediate images, removed with the image).
+# Every case builds with `--network none`: the private dockerd has no bridge, so BuildKit can only
+# run RUN steps without a network, and the other cases do the same work (berthd would otherwise
+# give each RUN a sandbox on its default bridge: a veth pair and an address, ~60-90 ms a step).
 # Everything it starts lives under one mktemp dir and is stopped by PID at exit.
 set -euo pipefail
 
@@ -69,9 +72,9 @@ CASES=(classic-dockerd buildkit-dockerd classic-berthd berth-cli)
 declare -A DAEMON=([classic-dockerd]=dockerd [buildkit-dockerd]=dockerd [classic-berthd]=berth [berth-cli]=berth)
 build_cmd() {
   case $1 in
-    classic-dockerd | classic-berthd) DOCKER_BUILDKIT=0 "$DOCKER28" build -q -t bench:build "$ctx" ;;
+    classic-dockerd | classic-berthd) DOCKER_BUILDKIT=0 "$DOCKER28" build -q --network none -t bench:build "$ctx" ;;
     buildkit-dockerd) DOCKER_BUILDKIT=1 "$DOCKER20" build -q --network none -t bench:build "$ctx" ;;
-    berth-cli) BERTH_NO_AUTOSTART=1 node "$repo/apps/cli/bin/berth.js" build -q ${BENCH_BERTH_ARGS:-} -t bench:build "$ctx" ;;
+    berth-cli) BERTH_NO_AUTOSTART=1 node "$repo/apps/cli/bin/berth.js" build -q --network none ${BENCH_BERTH_ARGS:-} -t bench:build "$ctx" ;;
   esac
 }
 reset_cache() {

@@ -1,3 +1,4 @@
+import { createHash, type Hash } from "node:crypto";
 import {
   chmodSync,
   closeSync,
@@ -74,6 +75,13 @@ export interface ApplyLayerOptions {
    * ID) in the same pass instead of decompressing it twice. Not called after an error.
    */
   readonly onTarChunk?: (chunk: Buffer) => void;
+  /**
+   * Called after each regular file is written and closed, with its real path and the sha256
+   * digest (`sha256:<hex>`) of the content written: a caller that needs the digests of the files
+   * it extracts (a build context's COPY sources) gets them in the same pass instead of reading
+   * every file again. Hardlinks are not reported (their target was).
+   */
+  readonly onFileDigest?: (path: string, digest: string) => void;
 }
 
 /** What {@link applyLayer} did. */
@@ -153,6 +161,7 @@ class Applier {
   readonly signal: AbortSignal | undefined;
   readonly warn: (message: string) => void;
   readonly onTarChunk: ((chunk: Buffer) => void) | undefined;
+  readonly onFileDigest: ((path: string, digest: string) => void) | undefined;
   /** Paths created by this layer (and their ancestors, in `keep`), for opaque directories. */
   readonly unpacked = new Set<string>();
   readonly keep = new Set<string>();
@@ -180,6 +189,7 @@ class Applier {
     this.signal = opts.signal;
     this.warn = opts.onWarning ?? (() => {});
     this.onTarChunk = opts.onTarChunk;
+    this.onFileDigest = opts.onFileDigest;
   }
 
   async run(input: Readable): Promise<ApplyLayerReport> {
@@ -357,13 +367,15 @@ class Applier {
             constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW,
             0o600,
           );
+          const hash = this.onFileDigest === undefined ? undefined : createHash("sha256");
           try {
-            this.bytes += await writeEntry(fd, entry);
+            this.bytes += await writeEntry(fd, entry, hash);
             this.fdMeta(fd, uid, gid, mode);
             futimesSync(fd, mtime, mtime);
           } finally {
             closeSync(fd);
           }
+          if (hash !== undefined) this.onFileDigest?.(path, `sha256:${hash.digest("hex")}`);
           break;
         }
         case "symlink": {
@@ -593,9 +605,10 @@ const WRITE_BATCH = 1024 * 1024;
 /**
  * writeEntry copies a file entry's content into `fh`: chunks are gathered into
  * writes of about {@link WRITE_BATCH} bytes, and one write is in flight while
- * the next batch is parsed. Returns the bytes written.
+ * the next batch is parsed. With `hash`, every chunk is hashed on the way.
+ * Returns the bytes written.
  */
-async function writeEntry(fd: number, entry: Entry): Promise<number> {
+async function writeEntry(fd: number, entry: Entry, hash?: Hash): Promise<number> {
   let batch: Buffer[] = [];
   let batched = 0;
   let written = 0;
@@ -612,6 +625,7 @@ async function writeEntry(fd: number, entry: Entry): Promise<number> {
   };
   try {
     for await (const chunk of entry) {
+      hash?.update(chunk);
       batch.push(chunk);
       batched += chunk.length;
       written += chunk.length;

@@ -1,6 +1,16 @@
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { symlink as fsSymlink, lstat, mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import {
+  symlink as fsSymlink,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  realpath,
+  rm,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -84,6 +94,25 @@ describe("applyLayer metadata and formats", () => {
     expect((await lstat(join(root, "bin/sh"))).mtimeMs).toBe(1_600_000_000_000);
     expect((await lstat(join(root, "bin/su2"))).ino).toBe(su.ino);
     if (process.getuid?.() === 0) expect([su.uid, su.gid]).toEqual([1000, 1000]);
+  });
+
+  it("onFileDigest reports each regular file's real path and content digest, not links", async () => {
+    const big = "y".repeat(3 * 1024 * 1024 + 17);
+    const seen = new Map<string, string>();
+    await applyLayer(
+      root,
+      await tarStream([
+        dir("d"),
+        file("d/a", "hello"),
+        file("d/big", big),
+        symlink("d/s", "a"),
+        link("d/h", "d/a"),
+      ]),
+      { onFileDigest: (path, digest) => seen.set(path, digest) },
+    );
+    const real = await realpath(root);
+    const sha = (s: string) => `sha256:${createHash("sha256").update(s).digest("hex")}`;
+    expect(Object.fromEntries(seen)).toEqual({ [`${real}/d/a`]: sha("hello"), [`${real}/d/big`]: sha(big) });
   });
 
   it("sameOwner false keeps the current user", async () => {

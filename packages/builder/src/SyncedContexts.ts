@@ -12,8 +12,9 @@ import {
 } from "node:fs/promises";
 import { join, posix } from "node:path";
 import type { Readable } from "node:stream";
-import { applyLayer, resolveInRoot } from "@berth/archive";
+import { resolveInRoot } from "@berth/archive";
 import { Conflict, errnoCode, InvalidArgument } from "@berth/errdefs";
+import { extractContext } from "./extractContext.ts";
 import { FileDigests } from "./FileDigests.ts";
 
 /**
@@ -206,11 +207,8 @@ export class SyncedContexts {
           digests.forget(p);
         }
       await this.#pruneParents(fsDir, removed, listed);
-      await applyLayer(fsDir, tar, {
-        whiteouts: "none",
-        sameOwner: false,
-        ...(signal === undefined ? {} : { signal }),
-      });
+      // The sent files are hashed as they are written (see extractContext).
+      await extractContext(fsDir, tar, digests, signal);
       let stale: string | undefined;
       for (const [p, sig] of listed) {
         if (manifest.get(p) === sig) continue;

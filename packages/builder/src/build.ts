@@ -3,11 +3,13 @@ import { mkdir, open, rm } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { applyLayer, measureTar, resolveInRoot } from "@berth/archive";
+import { measureTar, resolveInRoot } from "@berth/archive";
 import { type Command, DockerIgnore, Lex, parse, parseInstructions, parseStages } from "@berth/dockerfile";
 import { errnoCode, InvalidArgument, NotFound, ResourceExhausted } from "@berth/errdefs";
 import { currentPlatform, type Manifest, OCI_CONFIG, OCI_MANIFEST } from "@berth/oci";
 import { BuildCache } from "./BuildCache.ts";
+import { extractContext } from "./extractContext.ts";
+import { FileDigests } from "./FileDigests.ts";
 import { OrderedProgress } from "./OrderedProgress.ts";
 import { Semaphore } from "./Semaphore.ts";
 import { SourceTree } from "./SourceTree.ts";
@@ -41,15 +43,19 @@ export async function build(
   let tmpContext: string | undefined;
   try {
     let contextDir = opts.contextDir;
+    let built = opts;
     if (contextDir === undefined) {
       tmpContext = join(deps.workDir, `ctx-${randomBytes(6).toString("hex")}`);
       await mkdir(tmpContext, { mode: 0o700 });
       const input = opts.contextTar as NodeJS.ReadableStream;
       const readable = input instanceof Readable ? input : Readable.from(input as AsyncIterable<Buffer>);
-      await applyLayer(tmpContext, readable, { whiteouts: "none", sameOwner: false });
+      // The extracted files' digests, taken while they are written, serve the COPY sources.
+      const fileDigests = await FileDigests.open(tmpContext);
+      await extractContext(tmpContext, readable, fileDigests, opts.signal);
       contextDir = tmpContext;
+      built = { ...opts, fileDigests };
     }
-    return await buildInContext(contextDir, opts, deps, onProgress);
+    return await buildInContext(contextDir, built, deps, onProgress);
   } finally {
     if (tmpContext !== undefined) await rm(tmpContext, { recursive: true, force: true });
   }

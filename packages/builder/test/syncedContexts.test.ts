@@ -5,6 +5,7 @@ import { Readable } from "node:stream";
 import { createTar } from "@berth/archive";
 import * as tarStream from "tar-stream";
 import { afterAll, describe, expect, it } from "vitest";
+import { extractContext } from "../src/extractContext.ts";
 import { FileDigests } from "../src/FileDigests.ts";
 import { hashSources, SourceTree } from "../src/SourceTree.ts";
 import { type ContextEntry, checkEntries, SyncedContexts } from "../src/SyncedContexts.ts";
@@ -167,5 +168,31 @@ describe("FileDigests", () => {
     const h2 = await hashSources(await tree.match("f"), reopened);
     expect(h2).not.toBe(h1);
     expect(await hashSources(await tree.match("f"))).toBe(h2);
+  });
+});
+
+describe("extractContext", () => {
+  it("remembers the digest of every file it writes, equal to hashing it, so sources are not read again", async () => {
+    const client = await tmp();
+    await mkdir(join(client, "src"), { recursive: true });
+    await writeFile(join(client, "src/a"), "alpha");
+    await writeFile(join(client, "big"), Buffer.alloc(2 * 1024 * 1024 + 5, 7));
+    await writeFile(join(client, "src/b"), "beta");
+    const dir = await tmp();
+    const digests = await FileDigests.open(dir);
+    await extractContext(dir, createTar(client, { paths: ["big", "src", "src/a", "src/b"] }), digests);
+    expect(digests.size).toBe(3);
+    const tree = await SourceTree.open(dir, undefined, digests);
+    for (const src of ["big", "src/"]) {
+      const matched = await tree.match(src);
+      for (const e of matched.flatMap((m) => m.entries))
+        if (e.stat.isFile()) expect(digests.get(e.abs, e.stat)).toMatch(/^sha256:[0-9a-f]{64}$/);
+      // The remembered digests give the same source hash as reading the files.
+      expect(await hashSources(matched, digests)).toBe(await hashSources(matched));
+    }
+    // A file changed after extraction no longer matches its remembered digest.
+    await writeFile(join(dir, "src/a"), "ALPHA");
+    const [a] = await tree.match("src/a");
+    expect(digests.get(a?.top.abs as string, a?.top.stat as never)).toBeUndefined();
   });
 });
