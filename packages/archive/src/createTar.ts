@@ -1,5 +1,5 @@
-import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
-import { lstat, open, readdir, readlink, realpath } from "node:fs/promises";
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from "node:fs";
+import { open, readdir, readlink, realpath } from "node:fs/promises";
 import { posix } from "node:path";
 import { Readable } from "node:stream";
 import { createGzip } from "node:zlib";
@@ -87,7 +87,7 @@ async function* walk(
   seen: Map<string, string>,
   rename: (name: string) => string,
 ): AsyncGenerator<Buffer> {
-  const st = await lstat(abs);
+  const st = lstatSync(abs);
   const entryName = rename(name);
   const base: Header = {
     name: entryName,
