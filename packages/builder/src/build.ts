@@ -229,13 +229,19 @@ async function buildInContext(
         }
       }
     }
-    for (const c of commands) await sb.dispatch(c);
-    for (const c of stage.commands) {
-      if (signal.aborted) throw signal.reason;
-      stepLine(c.original);
-      await sb.dispatch(c);
+    try {
+      for (const c of commands) await sb.dispatch(c);
+      for (const c of stage.commands) {
+        if (signal.aborted) throw signal.reason;
+        stepLine(c.original);
+        await sb.dispatch(c);
+      }
+    } catch (err) {
+      // Layers still being stored in the background end before the failure is reported.
+      await sb.settle();
+      throw err;
     }
-    return sb.state;
+    return sb.finish();
   };
 
   // Independent stages run concurrently (bounded by the CPU count), each as soon as the stages it

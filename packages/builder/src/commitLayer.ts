@@ -17,9 +17,11 @@ import {
   WHITEOUT_OPAQUE_DIR,
   WHITEOUT_PREFIX,
 } from "@berth/archive";
-import { errnoCode } from "@berth/errdefs";
+import { errnoCode, Internal } from "@berth/errdefs";
 import type { ContentStore } from "@berth/image";
+import { Digester } from "@berth/oci";
 import { LayerSink } from "./LayerSink.ts";
+import { GZIP_BLOCK_BYTES } from "./parallelGzip.ts";
 import type { LayerCompression, LayerState } from "./types.ts";
 
 /** The directories of one overlay mount, as SnapshotStore's ContainerLayer has them. */
@@ -83,11 +85,171 @@ export async function commitLayer(
     content,
     opts.compression === undefined ? {} : { compression: opts.compression },
   );
+  let walked: { entries: number; unpackedSize: number };
+  let stored: Awaited<ReturnType<LayerSink["finish"]>>;
+  try {
+    walked = await walkLayer(dirs.upperdir, sink, (rel) => isOpaque(dirs, rel), opts.exclude);
+    stored = await sink.finish();
+  } catch (err) {
+    await sink.abort();
+    throw err;
+  }
+  return {
+    layer: {
+      digest: stored.digest,
+      diffId: stored.diffId,
+      size: stored.size,
+      mediaType: stored.mediaType,
+      unpackedSize: walked.unpackedSize,
+    },
+    empty: walked.entries === 0,
+  };
+}
+
+/** What {@link diffLayer} measured: enough to name the layer, not yet stored. */
+export interface MeasuredDiff {
+  /** Digest of the layer's tar. */
+  readonly diffId: `sha256:${string}`;
+  readonly empty: boolean;
+  readonly unpackedSize: number;
+  /** The upper-dir directories (relative paths) that hide their lower contents. */
+  readonly opaque: readonly string[];
+}
+
+/**
+ * diffLayer is the first half of a commit split in two: it walks the upper dir exactly as
+ * {@link commitLayer} does and only hashes the tar (no compression, no blob written), so the
+ * next step can have the layer's diff ID (its snapshot's chain ID) at the cost of one read and
+ * one sha256 of the tar. The opaque directories are found here, while `merged` is still mounted;
+ * {@link storeLayer} later makes the identical tar from the upper dir alone (moved or not).
+ */
+export async function diffLayer(
+  dirs: OverlayDirs & { readonly merged: string },
+  opts: Pick<CommitLayerOptions, "exclude"> = {},
+): Promise<MeasuredDiff> {
+  const sink = new DiffSink();
+  const opaque: string[] = [];
+  const walked = await walkLayer(
+    dirs.upperdir,
+    sink,
+    (rel) => {
+      const o = isOpaque(dirs, rel);
+      if (o) opaque.push(rel);
+      return o;
+    },
+    opts.exclude,
+  );
+  return { diffId: sink.digest(), empty: walked.entries === 0, unpackedSize: walked.unpackedSize, opaque };
+}
+
+/**
+ * storeLayer is the second half: it makes the tar of `upperdir` again (the directory must not
+ * have changed since {@link diffLayer}; a snapshot's directory never does), compresses and stores
+ * it, and checks that it hashes to `measured.diffId` (Internal if not: the directory changed).
+ */
+export async function storeLayer(
+  upperdir: string,
+  measured: MeasuredDiff,
+  content: ContentStore,
+  opts: Pick<CommitLayerOptions, "compression" | "exclude"> = {},
+): Promise<LayerDiff> {
+  const sink = await LayerSink.open(
+    content,
+    opts.compression === undefined ? {} : { compression: opts.compression },
+  );
+  const opaque = new Set(measured.opaque);
+  let stored: Awaited<ReturnType<LayerSink["finish"]>>;
+  try {
+    await walkLayer(upperdir, sink, (rel) => opaque.has(rel), opts.exclude);
+    stored = await sink.finish();
+  } catch (err) {
+    await sink.abort();
+    throw err;
+  }
+  if (stored.diffId !== measured.diffId)
+    throw new Internal(
+      `layer of ${upperdir} changed while it was stored: its tar hashes to ${stored.diffId}, measured ${measured.diffId}`,
+    );
+  return {
+    layer: {
+      digest: stored.digest,
+      diffId: stored.diffId,
+      size: stored.size,
+      mediaType: stored.mediaType,
+      unpackedSize: measured.unpackedSize,
+    },
+    empty: measured.empty,
+  };
+}
+
+/** TarSink is where {@link walkLayer} puts the tar: LayerSink (stored) or DiffSink (hashed only). */
+interface TarSink {
+  room(): Buffer;
+  advance(n: number): Promise<void> | undefined;
+  write(buf: Buffer): Promise<void>;
+  writeZeros(n: number): Promise<void>;
+}
+
+/** DiffSink hashes tar bytes in LayerSink's 1 MiB blocks (files are read straight into them). */
+class DiffSink implements TarSink {
+  readonly #d = new Digester();
+  readonly #block = Buffer.allocUnsafe(GZIP_BLOCK_BYTES);
+  #fill = 0;
+
+  room(): Buffer {
+    return this.#block.subarray(this.#fill);
+  }
+
+  advance(n: number): undefined {
+    this.#fill += n;
+    if (this.#fill === this.#block.length) this.#flush();
+    return undefined;
+  }
+
+  async write(buf: Buffer): Promise<void> {
+    for (let off = 0; off < buf.length; ) {
+      const n = Math.min(this.#block.length - this.#fill, buf.length - off);
+      buf.copy(this.#block, this.#fill, off, off + n);
+      off += n;
+      this.advance(n);
+    }
+  }
+
+  async writeZeros(n: number): Promise<void> {
+    for (let left = n; left > 0; ) {
+      const k = Math.min(this.#block.length - this.#fill, left);
+      this.#block.fill(0, this.#fill, this.#fill + k);
+      left -= k;
+      this.advance(k);
+    }
+  }
+
+  #flush(): void {
+    this.#d.update(this.#block.subarray(0, this.#fill));
+    this.#fill = 0;
+  }
+
+  digest(): `sha256:${string}` {
+    this.#flush();
+    return this.#d.digest() as `sha256:${string}`;
+  }
+}
+
+/**
+ * walkLayer writes the tar of `upperdir` into `sink`: entries in sorted order, overlay whiteouts
+ * (0/0 character devices) as `.wh.<name>`, `<dir>/.wh..wh..opq` after each directory `opaque`
+ * names, hardlinked files as links to their first path, the end-of-archive blocks last.
+ */
+async function walkLayer(
+  upperdir: string,
+  sink: TarSink,
+  opaque: (rel: string) => boolean,
+  exclude: ((rel: string) => boolean) | undefined,
+): Promise<{ entries: number; unpackedSize: number }> {
   let entries = 0;
   let unpackedSize = 0;
   const seen = new Map<string, string>();
   const entry = (h: PackHeader) => sink.write(encodeTarHeader(h));
-
   const packFile = async (abs: string, h: PackHeader & { size: number }) => {
     const fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
     try {
@@ -115,11 +277,11 @@ export async function commitLayer(
   };
 
   const walkDir = async (rel: string): Promise<void> => {
-    const names = readdirSync(join(dirs.upperdir, rel)).sort();
+    const names = readdirSync(join(upperdir, rel)).sort();
     for (const name of names) {
       const childRel = rel === "" ? name : `${rel}/${name}`;
-      if (opts.exclude?.(childRel) === true) continue;
-      const abs = join(dirs.upperdir, childRel);
+      if (exclude?.(childRel) === true) continue;
+      const abs = join(upperdir, childRel);
       const st = lstatSync(abs);
       if (isWhiteout(st)) {
         await entry({
@@ -142,7 +304,7 @@ export async function commitLayer(
       entries++;
       if (st.isDirectory()) {
         await entry({ ...base, name: `${childRel}/`, type: "directory" });
-        if (isOpaque(dirs, childRel)) {
+        if (opaque(childRel)) {
           await entry({
             name: `${childRel}/${WHITEOUT_OPAQUE_DIR}`,
             type: "file",
@@ -182,25 +344,9 @@ export async function commitLayer(
     }
   };
 
-  let stored: Awaited<ReturnType<LayerSink["finish"]>>;
-  try {
-    await walkDir("");
-    await sink.write(TAR_END);
-    stored = await sink.finish();
-  } catch (err) {
-    await sink.abort();
-    throw err;
-  }
-  return {
-    layer: {
-      digest: stored.digest,
-      diffId: stored.diffId,
-      size: stored.size,
-      mediaType: stored.mediaType,
-      unpackedSize,
-    },
-    empty: entries === 0,
-  };
+  await walkDir("");
+  await sink.write(TAR_END);
+  return { entries, unpackedSize };
 }
 
 function join(dir: string, rel: string): string {

@@ -3,7 +3,7 @@ import { createReadStream, readFileSync } from "node:fs";
 import { lstat, readdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { isKind } from "@berth/errdefs";
-import type { ImageStore } from "@berth/image";
+import { type ImageStore, layerDiffId } from "@berth/image";
 import { beforeAll, describe, expect, it } from "vitest";
 import { RunFailedError } from "../src/index.ts";
 import { type BuildFixture, canBuild, useBuildFixture } from "./buildFixture.ts";
@@ -137,6 +137,46 @@ LABEL stage=final
     expect(t.steps.executed).toBe(2); // ARG and RUN: a different MSG is a different cache key
     const tfs = await unpack(t.imageId);
     expect(await readFile(join(tfs, "out.txt"), "utf8")).toBe("default\n");
+  });
+
+  it("stores layers in the background while later steps run: every blob hashes to its diff ID", async () => {
+    const bytes = Buffer.alloc(3 * 1024 * 1024);
+    for (let i = 0; i < bytes.length; i += 4) bytes.writeUInt32LE((i * 2654435761) >>> 0, i);
+    const big = bytes.toString("base64");
+    const ctx = await context("pipelined", {
+      Dockerfile:
+        "FROM busybox\nCOPY big.bin /big.bin\nRUN echo ran > /ran\nCOPY small.txt /s/\nENV X=1\nRUN cat /s/small.txt > /copied\n",
+      "big.bin": big,
+      "small.txt": "small\n",
+    });
+    const first = await run({ contextDir: ctx, tags: ["piped:one"] });
+    expect(first.steps).toEqual({ executed: 5, cached: 0 });
+    const rec = images.resolve("piped:one");
+    expect(rec.layers).toHaveLength(5);
+    for (const l of rec.layers) {
+      expect(l.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+      const measured = await layerDiffId(await f.content.readStream(l.digest));
+      expect(measured.diffId).toBe(l.diffId);
+      expect((await f.content.info(l.digest)).size).toBe(l.size);
+    }
+    const fs = await unpack(rec.id);
+    expect(await readFile(join(fs, "copied"), "utf8")).toBe("small\n");
+    expect((await readFile(join(fs, "big.bin"))).length).toBe(big.length);
+    // The cache records written after the background stores serve a full rebuild.
+    const again = await run({ contextDir: ctx });
+    expect(again.steps).toEqual({ executed: 0, cached: 5 });
+    expect(again.imageId).toBe(rec.id);
+  });
+
+  it("a failing step after background stores waits for them and leaves no ingest or mount", async () => {
+    const ctx = await context("pipelined-fail", {
+      Dockerfile: "FROM busybox\nCOPY a.txt /a.txt\nRUN echo x > /x\nRUN exit 4\n",
+      "a.txt": "a\n".repeat(100_000),
+    });
+    const err = await run({ contextDir: ctx }).catch((e: unknown) => e);
+    expect((err as RunFailedError).runExitCode).toBe(4);
+    expect(await readdir(f.content.ingestDir)).toEqual([]);
+    expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(join(tmp, "store"));
   });
 
   it("reports a failing RUN's exit code and leaves no image or mount behind", async () => {

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ContentStore } from "@berth/image";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { commitLayer } from "../src/commitLayer.ts";
+import { commitLayer, diffLayer, storeLayer } from "../src/commitLayer.ts";
 import type { LayerCompression } from "../src/types.ts";
 import { legacyCommitLayer } from "./legacyCommitLayer.ts";
 
@@ -103,5 +103,33 @@ describe("commitLayer", () => {
     ).rejects.toMatchObject({ code: "ENOENT" });
     expect(await content.list()).toEqual(before);
     expect(await readdir(content.ingestDir)).toEqual([]);
+  });
+});
+
+describe("diffLayer + storeLayer (a commit in two halves)", () => {
+  it("measures the diff ID and opaque dirs, then stores exactly commitLayer's blob from the upper dir alone", async () => {
+    const want = await commitLayer(dirs(), content);
+    const measured = await diffLayer(dirs());
+    expect(measured.diffId).toBe(want.layer.diffId);
+    expect(measured.opaque).toEqual(["op"]);
+    expect(measured.unpackedSize).toBe(want.layer.unpackedSize);
+    expect(measured.empty).toBe(false);
+    // `merged` is not needed any more: the opaque dirs were recorded.
+    const got = await storeLayer(upper, measured, content);
+    expect(got).toEqual(want);
+    expect(await readdir(content.ingestDir)).toEqual([]);
+  });
+
+  it("refuses to store a directory that changed after it was measured, leaving nothing behind", async () => {
+    const measured = await diffLayer(dirs());
+    const copy = join(tmp, "changed");
+    spawnSync("cp", ["-a", upper, copy]);
+    await writeFile(join(copy, "app/src/a.txt"), "HELLO\n");
+    const before = await content.list();
+    await expect(storeLayer(copy, measured, content)).rejects.toThrow(/changed while it was stored/);
+    expect(await readdir(content.ingestDir)).toEqual([]);
+    // The mismatching blob itself was committed before the check (content-addressed, harmless);
+    // every blob that was there before is still there.
+    for (const b of before) expect(await content.has(b)).toBe(true);
   });
 });
