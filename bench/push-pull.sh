@@ -94,6 +94,8 @@ cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/s
 declare -A PUSH PULL
 for d in "${TOOLS[@]}"; do PUSH[$d]=""; PULL[$d]=""; done
 PULL_CPU=""
+loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)
+say "load average at start: $loadavg_start"
 bytes=$((4 * LAYER_MB * 1000000))
 for i in $(seq 1 "$N"); do
   for d in "${TOOLS[@]}"; do
@@ -154,8 +156,8 @@ for d in "${TOOLS[@]}"; do
       "$(echo "${PUSH_MBS[berth]} / ${PUSH_MBS[$d]}" | bc -l)" "$(echo "${PULL_MBS[berth]} / ${PULL_MBS[$d]}" | bc -l)" ;;
   esac
 done
-printf '\nberthd CPU per pull (user+system, all threads): %s s (median %s s); load average: %s\n' \
-  "$PULL_CPU" "$(echo "$PULL_CPU" | median)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '\nberthd CPU per pull (user+system, all threads): %s s (median %s s); load average: at start %s, at end %s\n' \
+  "$PULL_CPU" "$(echo "$PULL_CPU" | median)" "$loadavg_start" "$(cut -d' ' -f1-3 /proc/loadavg)"
 mkdir -p "$here/results"
 json() { # json NAME: {"dockerd":"...","berth":"...",...} from the array named NAME
   local -n arr=$1
@@ -163,6 +165,6 @@ json() { # json NAME: {"dockerd":"...","berth":"...",...} from the array named N
   for d in "${TOOLS[@]}"; do [ -n "${arr[$d]:-}" ] && out+="$sep\"$d\":\"${arr[$d]}\"" && sep=","; done
   printf '%s}' "$out"
 }
-printf '{"n":%s,"bytes":%s,"push":%s,"pull":%s,"berthdPullCpu":"%s","loadavg":"%s"}\n' \
-  "$N" "$bytes" "$(json PUSH)" "$(json PULL)" "$PULL_CPU" "$(cut -d' ' -f1-3 /proc/loadavg)" \
+printf '{"n":%s,"bytes":%s,"push":%s,"pull":%s,"berthdPullCpu":"%s","loadavgStart":"%s","loadavgEnd":"%s"}\n' \
+  "$N" "$bytes" "$(json PUSH)" "$(json PULL)" "$PULL_CPU" "$loadavg_start" "$(cut -d' ' -f1-3 /proc/loadavg)" \
   >"$here/results/push-pull-$(date -u +%Y-%m-%dT%H-%M-%SZ).json"

@@ -75,12 +75,24 @@ rmi_one() {
   if [ "$1" = podman ]; then pm rmi localhost/bench:img >/dev/null; else
     DOCKER_HOST=unix://${SOCK[$1]} docker rmi bench:img >/dev/null; fi
 }
+# create_one TOOL: `create --network none bench:img` (berth unpacks the image's layers here, at the
+# first container; dockerd and podman unpacked them in load); rm_one removes that container
+create_one() {
+  if [ "$1" = podman ]; then pm create -q --network none --name bench-c localhost/bench:img >/dev/null; else
+    DOCKER_HOST=unix://${SOCK[$1]} docker create --network none --name bench-c bench:img >/dev/null; fi
+}
+rm_one() {
+  if [ "$1" = podman ]; then pm rm bench-c >/dev/null; else
+    DOCKER_HOST=unix://${SOCK[$1]} docker rm bench-c >/dev/null; fi
+}
 load_one() {
   if [ "$1" = podman ]; then pm load -q -i "$T/$1.tar" >/dev/null; else
     DOCKER_HOST=unix://${SOCK[$1]} docker load -q -i "$T/$1.tar" >/dev/null; fi
 }
-declare -A SAVE LOAD SIZE
-for d in "${TOOLS[@]}"; do SAVE[$d]=""; LOAD[$d]=""; SIZE[$d]=0; done
+declare -A SAVE LOAD CREATE SIZE
+for d in "${TOOLS[@]}"; do SAVE[$d]=""; LOAD[$d]=""; CREATE[$d]=""; SIZE[$d]=0; done
+say "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)
 for i in $(seq 1 "$N"); do
   for d in "${TOOLS[@]}"; do
     rm -f "$T/$d.tar"
@@ -88,27 +100,34 @@ for i in $(seq 1 "$N"); do
     SIZE[$d]=$(stat -c %s "$T/$d.tar")
     rmi_one "$d"
     t2=$(now); load_one "$d"; t3=$(now)
+    t4=$(now); create_one "$d"; t5=$(now)
+    rm_one "$d"
     SAVE[$d]+="$(echo "$t1 - $t0" | bc) "
     LOAD[$d]+="$(echo "$t3 - $t2" | bc) "
+    CREATE[$d]+="$(echo "$t5 - $t4" | bc) "
   done
   say "iteration $i/$N done"
 done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-declare -A SAVE_MBS LOAD_MBS
-printf '\n| tool | archive | save median | save MB/s | load median | load MB/s |\n| --- | --- | --- | --- | --- | --- |\n'
+# "load + create": the medians of load and of the first create after it, summed (the image usable
+# as a container's root file system on every tool).
+declare -A SAVE_MBS LOAD_MBS LC_MBS
+printf '\n| tool | archive | save median | save MB/s | load median | load MB/s | first create | load + create MB/s |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n'
 for d in "${TOOLS[@]}"; do
-  s=$(echo "${SAVE[$d]}" | median); l=$(echo "${LOAD[$d]}" | median)
+  s=$(echo "${SAVE[$d]}" | median); l=$(echo "${LOAD[$d]}" | median); c=$(echo "${CREATE[$d]}" | median)
   SAVE_MBS[$d]=$(echo "${SIZE[$d]} / 1000000 / $s" | bc -l); LOAD_MBS[$d]=$(echo "${SIZE[$d]} / 1000000 / $l" | bc -l)
-  printf '| %s | %.1f MB | %.3f s | %.0f | %.3f s | %.0f |\n' "$d" "$(echo "${SIZE[$d]} / 1000000" | bc -l)" "$s" \
-    "${SAVE_MBS[$d]}" "$l" "${LOAD_MBS[$d]}"
+  LC_MBS[$d]=$(echo "${SIZE[$d]} / 1000000 / ($l + $c)" | bc -l)
+  printf '| %s | %.1f MB | %.3f s | %.0f | %.3f s | %.0f | %.3f s | %.0f |\n' "$d" "$(echo "${SIZE[$d]} / 1000000" | bc -l)" "$s" \
+    "${SAVE_MBS[$d]}" "$l" "${LOAD_MBS[$d]}" "$c" "${LC_MBS[$d]}"
 done
 for d in "${TOOLS[@]}"; do
   [ "$d" = berth ] && continue
-  printf '| berth / %s (throughput) | | | %.2fx | | %.2fx |\n' "$d" \
-    "$(echo "${SAVE_MBS[berth]} / ${SAVE_MBS[$d]}" | bc -l)" "$(echo "${LOAD_MBS[berth]} / ${LOAD_MBS[$d]}" | bc -l)"
+  printf '| berth / %s (throughput) | | | %.2fx | | %.2fx | | %.2fx |\n' "$d" \
+    "$(echo "${SAVE_MBS[berth]} / ${SAVE_MBS[$d]}" | bc -l)" "$(echo "${LOAD_MBS[berth]} / ${LOAD_MBS[$d]}" | bc -l)" \
+    "$(echo "${LC_MBS[berth]} / ${LC_MBS[$d]}" | bc -l)"
 done
-printf '\nload average: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '\nload average: at start %s, at end %s\n' "$loadavg_start" "$(cut -d' ' -f1-3 /proc/loadavg)"
 mkdir -p "$here/results"
 json() { # json NAME: {"dockerd":"...","berth":"...",...} from the array named NAME
   local -n arr=$1
@@ -116,6 +135,6 @@ json() { # json NAME: {"dockerd":"...","berth":"...",...} from the array named N
   for d in "${TOOLS[@]}"; do out+="$sep\"$d\":\"${arr[$d]}\""; sep=","; done
   printf '%s}' "$out"
 }
-printf '{"image":"%s","n":%s,"bytes":%s,"save":%s,"load":%s,"loadavg":"%s"}\n' \
-  "$IMAGE" "$N" "$(json SIZE)" "$(json SAVE)" "$(json LOAD)" "$(cut -d' ' -f1-3 /proc/loadavg)" \
+printf '{"image":"%s","n":%s,"bytes":%s,"save":%s,"load":%s,"create":%s,"loadavgStart":"%s","loadavgEnd":"%s"}\n' \
+  "$IMAGE" "$N" "$(json SIZE)" "$(json SAVE)" "$(json LOAD)" "$(json CREATE)" "$loadavg_start" "$(cut -d' ' -f1-3 /proc/loadavg)" \
   >"$here/results/save-load-$(date -u +%Y-%m-%dT%H-%M-%SZ).json"
