@@ -2,8 +2,13 @@ import { defineConfig } from "tsup";
 
 // berthd ships as one bundled file: workspace packages are inlined from source.
 export default defineConfig({
-  // layer-worker: @berth/image's layer worker thread (pull), found beside berthd.js at run time.
-  entry: { berthd: "src/main.ts", "layer-worker": "../../packages/image/src/layerWorker.ts" },
+  // layer-worker: @berth/image's layer worker thread (pull), found beside berthd.js at run time;
+  // build-worker: @berth/builder's background layer store thread, found the same way.
+  entry: {
+    berthd: "src/main.ts",
+    "layer-worker": "../../packages/image/src/layerWorker.ts",
+    "build-worker": "../../packages/builder/src/storeWorker.ts",
+  },
   format: ["esm"],
   platform: "node",
   target: "node20",

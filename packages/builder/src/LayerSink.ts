@@ -3,7 +3,7 @@ import { availableParallelism } from "node:os";
 import { promisify } from "node:util";
 import { constants, crc32, deflateRaw } from "node:zlib";
 import { InvalidArgument, Unavailable } from "@berth/errdefs";
-import type { BlobWriter, ContentStore } from "@berth/image";
+import { BlobWriter, type ContentStore } from "@berth/image";
 import { Digester, OCI_LAYER_GZIP, OCI_LAYER_ZSTD } from "@berth/oci";
 import {
   FINAL_BLOCK,
@@ -81,12 +81,15 @@ export class LayerSink {
     this.#zstd = zstd;
   }
 
-  /** open starts a blob in `content` for one layer. */
-  static async open(content: ContentStore, opts: LayerSinkOptions = {}): Promise<LayerSink> {
+  /**
+   * open starts a blob for one layer: in `content`, or in the writer given (a worker thread's
+   * `BlobWriter.toFile`, which leaves the file for the content store to place).
+   */
+  static async open(into: ContentStore | BlobWriter, opts: LayerSinkOptions = {}): Promise<LayerSink> {
     const kind = opts.compression ?? "gzip";
     if (kind !== "gzip" && kind !== "zstd")
       throw new InvalidArgument(`unknown layer compression ${JSON.stringify(kind)}, expected gzip or zstd`);
-    const writer = await content.writer({ ifExists: "ok" });
+    const writer = into instanceof BlobWriter ? into : await into.writer({ ifExists: "ok" });
     const concurrency = Math.max(1, opts.concurrency ?? 4 * availableParallelism());
     if (kind === "zstd") {
       return new LayerSink(writer, OCI_LAYER_ZSTD, concurrency, new ZstdPipe(writer));

@@ -15,6 +15,7 @@ import { Semaphore } from "./Semaphore.ts";
 import { SourceTree } from "./SourceTree.ts";
 import { imageStateOf, StageBuilder, shortId } from "./StageBuilder.ts";
 import { planStages, type StagePlan } from "./stageGraph.ts";
+import { warmStoreWorker } from "./storeWorkers.ts";
 import type { BuildDeps, BuildOptions, BuildProgress, BuildResult, ImageState } from "./types.ts";
 
 /** MAX_DOCKERFILE_BYTES bounds the Dockerfile and .dockerignore reads. */
@@ -40,6 +41,8 @@ export async function build(
     throw new InvalidArgument("expected exactly one of contextDir and contextTar");
   }
   await mkdir(deps.workDir, { recursive: true, mode: 0o700 });
+  // The thread that stores layers in the background starts while the context arrives.
+  warmStoreWorker();
   let tmpContext: string | undefined;
   try {
     let contextDir = opts.contextDir;

@@ -20,8 +20,9 @@ import {
 import { errnoCode, Internal } from "@berth/errdefs";
 import type { ContentStore } from "@berth/image";
 import { Digester } from "@berth/oci";
-import { LayerSink } from "./LayerSink.ts";
+import { LayerSink, type LayerSinkResult } from "./LayerSink.ts";
 import { GZIP_BLOCK_BYTES } from "./parallelGzip.ts";
+import { storeInWorker, storeWorkerUrl } from "./storeWorkers.ts";
 import type { LayerCompression, LayerState } from "./types.ts";
 
 /** The directories of one overlay mount, as SnapshotStore's ContainerLayer has them. */
@@ -146,25 +147,27 @@ export async function diffLayer(
  * storeLayer is the second half: it makes the tar of `upperdir` again (the directory must not
  * have changed since {@link diffLayer}; a snapshot's directory never does), compresses and stores
  * it, and checks that it hashes to `measured.diffId` (Internal if not: the directory changed).
+ * With berthd's `build-worker.js` beside the code (see storeWorkerUrl) the work runs on a worker
+ * thread, so the steps that go on meanwhile keep the main thread; else on this one.
  */
 export async function storeLayer(
   upperdir: string,
   measured: MeasuredDiff,
   content: ContentStore,
-  opts: Pick<CommitLayerOptions, "compression" | "exclude"> = {},
+  opts: Pick<CommitLayerOptions, "compression"> = {},
 ): Promise<LayerDiff> {
-  const sink = await LayerSink.open(
-    content,
-    opts.compression === undefined ? {} : { compression: opts.compression },
-  );
-  const opaque = new Set(measured.opaque);
-  let stored: Awaited<ReturnType<LayerSink["finish"]>>;
-  try {
-    await walkLayer(upperdir, sink, (rel) => opaque.has(rel), opts.exclude);
-    stored = await sink.finish();
-  } catch (err) {
-    await sink.abort();
-    throw err;
+  const url = storeWorkerUrl();
+  let stored: LayerSinkResult;
+  if (url === undefined) {
+    const sink = await LayerSink.open(content, opts);
+    stored = await storeInto(sink, upperdir, measured.opaque);
+  } else {
+    let r: LayerSinkResult | undefined;
+    const blob = await content.ingestWith({ ifExists: "ok" }, async (dataPath) => {
+      r = await storeInWorker(url, { upperdir, opaque: measured.opaque, dataPath, ...opts });
+      return { digest: r.digest, size: r.size };
+    });
+    stored = { ...(r as LayerSinkResult), digest: blob.digest as `sha256:${string}`, size: blob.size };
   }
   if (stored.diffId !== measured.diffId)
     throw new Internal(
@@ -180,6 +183,25 @@ export async function storeLayer(
     },
     empty: measured.empty,
   };
+}
+
+/**
+ * storeInto writes the tar of `upperdir` (the `opaque` directories marked) into `sink` and
+ * finishes it; on any failure the sink is aborted. The store worker runs it too.
+ */
+export async function storeInto(
+  sink: LayerSink,
+  upperdir: string,
+  opaque: readonly string[],
+): Promise<LayerSinkResult> {
+  const marked = new Set(opaque);
+  try {
+    await walkLayer(upperdir, sink, (rel) => marked.has(rel), undefined);
+    return await sink.finish();
+  } catch (err) {
+    await sink.abort();
+    throw err;
+  }
 }
 
 /** TarSink is where {@link walkLayer} puts the tar: LayerSink (stored) or DiffSink (hashed only). */

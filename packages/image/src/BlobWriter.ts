@@ -1,5 +1,5 @@
 import { createHash, type Hash } from "node:crypto";
-import { type FileHandle, rename, rm, stat } from "node:fs/promises";
+import { type FileHandle, open, rename, rm, stat } from "node:fs/promises";
 import { AlreadyExists, errnoCode, FailedPrecondition, ResourceExhausted } from "@berth/errdefs";
 import type { Digest } from "@berth/oci";
 import { fsyncDir } from "./atomicWrite.ts";
@@ -13,9 +13,12 @@ export interface BlobWriterTarget {
   /** Path of the ingest file. */
   readonly dataPath: string;
   /** The blob directory, fsynced after the rename. */
-  readonly blobsDir: string;
-  /** Where a digest's blob lives. */
-  readonly blobPath: (digest: Digest) => string;
+  readonly blobsDir?: string;
+  /**
+   * Where a digest's blob lives. Without it, commit leaves the synced, read-only file at
+   * `dataPath` for the caller to place (see {@link BlobWriter.toFile}).
+   */
+  readonly blobPath?: (digest: Digest) => string;
   readonly expected?: Digest;
   readonly size?: number;
   readonly maxBytes?: number;
@@ -47,10 +50,22 @@ export class BlobWriter {
   #batched = 0;
   #inFlight: Promise<void> | undefined;
   #done = false;
+  #committed = false;
 
-  /** @internal use `ContentStore.writer`. */
+  /** @internal use `ContentStore.writer` (or {@link BlobWriter.toFile}). */
   constructor(target: BlobWriterTarget) {
     this.#t = target;
+  }
+
+  /**
+   * toFile is a writer of a new file `dataPath` (created exclusively) whose commit hashes,
+   * fsyncs and closes it and leaves it there, read-only: for a worker thread that writes an
+   * ingest file the content store then places (`ContentStore.ingestWith` checks and renames it).
+   * Abort removes the file.
+   */
+  static async toFile(dataPath: string): Promise<BlobWriter> {
+    const fh = await open(dataPath, "wx", 0o600);
+    return new BlobWriter({ fh, dataPath, release: async () => {} });
   }
 
   /** Bytes written so far. */
@@ -116,13 +131,17 @@ export class BlobWriter {
       await t.fh.chmod(0o444);
       await t.fh.sync();
       await t.fh.close();
+      if (t.blobPath === undefined) {
+        this.#committed = true;
+        return { digest, size: this.#size };
+      }
       const target = t.blobPath(digest);
       if (await exists(target)) {
         if (t.ifExists === "ok") return { digest, size: this.#size };
         throw new AlreadyExists(`content ${digest}: already exists`);
       }
       await rename(t.dataPath, target);
-      await fsyncDir(t.blobsDir);
+      if (t.blobsDir !== undefined) await fsyncDir(t.blobsDir);
       return { digest, size: this.#size };
     } finally {
       await this.#close();
@@ -139,7 +158,7 @@ export class BlobWriter {
     this.#done = true;
     await this.#inFlight?.catch(() => {});
     await this.#t.fh.close().catch(() => {});
-    await rm(this.#t.dataPath, { force: true }).catch(() => {});
+    if (!this.#committed) await rm(this.#t.dataPath, { force: true }).catch(() => {});
     await this.#t.release();
   }
 }

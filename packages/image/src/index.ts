@@ -30,6 +30,7 @@ export {
   warmLayerWorkers,
 } from "./ingestLayer.ts";
 export { type LayerDiffId, layerDiffId } from "./layerDiffId.ts";
+export { deserializeError, type SerializedError, serializeError } from "./layerWorkerErrors.ts";
 export { type LayerJobParams, type LayerJobResult, runLayerJob } from "./layerJob.ts";
 export {
   type LoadedImage,

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Digest } from "@berth/oci";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ContentStore } from "../src/index.ts";
+import { BlobWriter, ContentStore } from "../src/index.ts";
 
 let root: string;
 let store: ContentStore;
@@ -53,5 +53,29 @@ describe("ContentStore.writer", () => {
     const again = await store.writer({ ref: "same" });
     await again.abort();
     expect(await store.list()).toEqual([]);
+  });
+});
+
+describe("BlobWriter.toFile", () => {
+  it("leaves the synced, read-only file for ingestWith to place; abort removes it", async () => {
+    const parts = Array.from({ length: 5 }, (_, i) => Buffer.alloc(600_000, i + 1));
+    const all = Buffer.concat(parts);
+    const info = await store.ingestWith({ ifExists: "ok" }, async (dataPath) => {
+      const w = await BlobWriter.toFile(dataPath);
+      for (const p of parts) await w.write(p);
+      const r = await w.commit();
+      expect((await stat(dataPath)).mode & 0o777).toBe(0o444);
+      return r;
+    });
+    expect(info).toEqual({ digest: digestOf(all), size: all.length });
+    expect((await readFile(store.blobPath(info.digest))).equals(all)).toBe(true);
+    expect(await readdir(store.ingestDir)).toEqual([]);
+
+    const path = join(root, "partial");
+    const w = await BlobWriter.toFile(path);
+    w.write(Buffer.alloc(10));
+    await w.abort();
+    await expect(stat(path)).rejects.toMatchObject({ code: "ENOENT" });
+    await expect(BlobWriter.toFile(join(root, "content"))).rejects.toMatchObject({ code: "EEXIST" });
   });
 });
