@@ -14,6 +14,7 @@ import {
   openSync,
   type Stats,
   symlinkSync,
+  writeSync,
   writev,
 } from "node:fs";
 import { lstat, readdir, realpath, rm } from "node:fs/promises";
@@ -599,6 +600,9 @@ async function realDirUnder(base: string, rel: string): Promise<string | undefin
   return st?.isDirectory() ? cur : undefined;
 }
 
+/** Files up to this size are written with synchronous writes (see writeEntry). */
+const SYNC_WRITE_MAX = 64 * 1024;
+
 /** WRITE_BATCH is how many bytes of one file's content are gathered into one writev. */
 const WRITE_BATCH = 1024 * 1024;
 
@@ -609,6 +613,18 @@ const WRITE_BATCH = 1024 * 1024;
  * Returns the bytes written.
  */
 async function writeEntry(fd: number, entry: Entry, hash?: Hash): Promise<number> {
+  if ((entry.header.size ?? 0) <= SYNC_WRITE_MAX) {
+    // A small file: its bytes come in one or two chunks; one synchronous write beats a
+    // thread-pool round trip per file (a COPY of 200 small files: most of its time).
+    let written = 0;
+    for await (const chunk of entry) {
+      hash?.update(chunk);
+      for (let off = 0; off < chunk.length; )
+        off += writeSync(fd, chunk, off, chunk.length - off, written + off);
+      written += chunk.length;
+    }
+    return written;
+  }
   let batch: Buffer[] = [];
   let batched = 0;
   let written = 0;
