@@ -1,4 +1,13 @@
-import { closeSync, constants, lstatSync, openSync, readSync, type Stats } from "node:fs";
+import {
+  closeSync,
+  constants,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readlinkSync,
+  readSync,
+  type Stats,
+} from "node:fs";
 import { lstat, open, readdir, readlink, realpath } from "node:fs/promises";
 import { posix } from "node:path";
 import { resolveInRoot } from "@berth/archive";
@@ -110,21 +119,19 @@ export class SourceTree {
   }
 
   async #walk(dir: SourceEntry, out: SourceEntry[]): Promise<void> {
-    const names = (await readdir(dir.abs)).sort();
-    // A directory's entries are stat'ed together (one round of the thread pool, not one each);
-    // the output stays in sorted order.
-    const entries = await Promise.all(
-      names.map(async (name): Promise<SourceEntry> => {
-        const abs = `${dir.abs}/${name}`;
-        const st = await lstat(abs);
-        return {
-          rel: dir.rel === "" ? name : `${dir.rel}/${name}`,
-          abs,
-          stat: st,
-          ...(st.isSymbolicLink() ? { linkname: await readlink(abs) } : {}),
-        };
-      }),
-    );
+    const names = readdirSync(dir.abs).sort();
+    // Synchronous metadata calls: microseconds each, where a thread-pool round trip per entry
+    // was most of a no-change build's source matching (200 files: 6 ms a COPY).
+    const entries = names.map((name): SourceEntry => {
+      const abs = `${dir.abs}/${name}`;
+      const st = lstatSync(abs);
+      return {
+        rel: dir.rel === "" ? name : `${dir.rel}/${name}`,
+        abs,
+        stat: st,
+        ...(st.isSymbolicLink() ? { linkname: readlinkSync(abs) } : {}),
+      };
+    });
     for (const e of entries) {
       const ignored = this.#ignored(e.rel);
       if (ignored && !(e.stat.isDirectory() && this.ignore?.mayContainIncluded(e.rel))) continue;
