@@ -1,6 +1,8 @@
 export {
+  type ApplyEntry,
   type ApplyLayerOptions,
   type ApplyLayerReport,
+  applyEntries,
   applyLayer,
   DEFAULT_MAX_LAYER_BYTES,
 } from "./applyLayer.ts";

@@ -15,7 +15,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { applyLayer, detectCompression, measureTar, resolveInRoot, resolveInRootSync } from "../src/index.ts";
+import {
+  applyEntries,
+  applyLayer,
+  detectCompression,
+  measureTar,
+  resolveInRoot,
+  resolveInRootSync,
+} from "../src/index.ts";
 import { buildTar, dir, type Fx, file, link, opaque, symlink, tarStream, whiteout } from "./fixtures.ts";
 
 let root: string;
@@ -113,6 +120,40 @@ describe("applyLayer metadata and formats", () => {
     const real = await realpath(root);
     const sha = (s: string) => `sha256:${createHash("sha256").update(s).digest("hex")}`;
     expect(Object.fromEntries(seen)).toEqual({ [`${real}/d/a`]: sha("hello"), [`${real}/d/big`]: sha(big) });
+  });
+
+  it("applyEntries writes entries as applyLayer would, inside the root, and checks content sizes", async () => {
+    await fsSymlink("/", join(root, "escape"));
+    const t = new Date(1_600_000_000_000);
+    const report = await applyEntries(root, [
+      { header: { name: "d/", type: "directory", mode: 0o750, mtime: t } },
+      {
+        header: { name: "d/f", type: "file", size: 5, mode: 0o640, mtime: t },
+        content: Buffer.from("hello"),
+      },
+      {
+        header: { name: "d/big", type: "file", size: 6, mode: 0o644 },
+        content: (async function* () {
+          yield Buffer.from("abc");
+          yield Buffer.from("def");
+        })(),
+      },
+      { header: { name: "../../d/up", type: "file", size: 1 }, content: Buffer.from("u") },
+      { header: { name: "escape/tmp/berth-owned", type: "file", size: 1 }, content: Buffer.from("x") },
+      { header: { name: "d/l", type: "symlink", linkname: "f" } },
+    ]);
+    expect(report).toMatchObject({ entries: 6, bytes: 13 });
+    expect(await readFile(join(root, "d/f"), "utf8")).toBe("hello");
+    expect(await readFile(join(root, "d/big"), "utf8")).toBe("abcdef");
+    expect(await readFile(join(root, "d/up"), "utf8")).toBe("u");
+    // The symlink was resolved inside the root: the file landed under root/tmp, not /tmp.
+    expect(existsSync("/tmp/berth-owned")).toBe(false);
+    expect(await readFile(join(root, "tmp/berth-owned"), "utf8")).toBe("x");
+    expect((await lstat(join(root, "d/f"))).mode & 0o7777).toBe(0o640);
+    expect((await lstat(join(root, "d"))).mtimeMs).toBe(1_600_000_000_000);
+    await expect(
+      applyEntries(root, [{ header: { name: "short", type: "file", size: 4 }, content: Buffer.from("ab") }]),
+    ).rejects.toThrow(/2 bytes of content, its header says 4/);
   });
 
   it("sameOwner false keeps the current user", async () => {

@@ -1,15 +1,7 @@
 import { closeSync, createReadStream, openSync, readSync, type Stats } from "node:fs";
 import { lstat, open } from "node:fs/promises";
 import { posix } from "node:path";
-import { Readable } from "node:stream";
-import {
-  applyLayer,
-  detectCompression,
-  encodeTarHeader,
-  resolveInRoot,
-  TAR_END,
-  tarPadding,
-} from "@berth/archive";
+import { type ApplyEntry, applyEntries, applyLayer, detectCompression, resolveInRoot } from "@berth/archive";
 import { errnoCode, InvalidArgument } from "@berth/errdefs";
 import type * as tar from "tar-stream";
 import { applyChmod, type Chmod } from "./parseChmod.ts";
@@ -51,9 +43,9 @@ interface Planned {
  * copyInto performs the file part of COPY and ADD with docker's destination rules: a destination
  * ending in `/`, several sources or a wildcard mean "into this directory"; a single file goes to
  * the destination path unless that is an existing directory; a directory source copies its
- * contents, not itself. Everything is written by `applyLayer` from a tar built here, so the
- * destination is resolved inside `rootfs` and a symlink in the image cannot redirect a write
- * outside it. Owners default to root, modes are kept unless `chmod` is given.
+ * contents, not itself. Everything is written by @berth/archive's `applyEntries` (applyLayer's
+ * writer, without a tar in between), so the destination is resolved inside `rootfs` and a
+ * symlink in the image cannot redirect a write outside it. Owners default to root, modes are kept unless `chmod` is given.
  */
 export async function copyInto(req: CopyRequest): Promise<void> {
   const destAbs = posix.isAbsolute(req.dest) ? req.dest : posix.join(req.workdir || "/", req.dest);
@@ -137,7 +129,7 @@ export async function copyInto(req: CopyRequest): Promise<void> {
   }
   if (archives.length > 0) destDirEntry();
   if (planned.length > 0)
-    await applyLayer(req.rootfs, packPlanned(planned), { whiteouts: "none", sameOwner: true });
+    await applyEntries(req.rootfs, entriesOf(planned), { whiteouts: "none", sameOwner: true });
   for (const a of archives) {
     const into = await resolveInRoot(req.rootfs, destClean);
     await applyLayer(into, createReadStream(a.abs), { whiteouts: "none" });
@@ -177,60 +169,56 @@ const SYNC_READ_MAX = 256 * 1024;
 const READ_CHUNK = 1024 * 1024;
 
 /**
- * packPlanned is the tar of the planned entries: headers encoded directly (the bytes tar-stream
- * wrote), small files read with one synchronous read and sent with their header and padding in
- * one chunk, large files read in 1 MiB chunks. A file that shrank is padded with zeros so the
- * header's size stays true; bytes beyond the planned size are not read.
+ * entriesOf hands the planned entries to applyEntries (no tar in between): small files are read
+ * with one synchronous read, large ones in 1 MiB chunks. Exactly the planned size is passed on:
+ * a file that shrank is padded with zeros, bytes beyond the planned size are not read.
  */
-function packPlanned(planned: readonly Planned[]): Readable {
-  async function* chunks(): AsyncGenerator<Buffer> {
-    for (const p of planned) {
-      if (p.abs === undefined) {
-        yield encodeTarHeader(p.header);
-        continue;
-      }
-      const size = p.header.size ?? 0;
-      const header = encodeTarHeader({ ...p.header, size });
-      const pad = tarPadding(size);
-      if (size <= SYNC_READ_MAX) {
-        const out = Buffer.alloc(header.length + size + pad);
-        header.copy(out, 0);
-        const fd = openSync(p.abs, "r");
-        try {
-          let off = 0;
-          while (off < size) {
-            const n = readSync(fd, out, header.length + off, size - off, null);
-            if (n === 0) break; // shrank: the rest stays zero
-            off += n;
-          }
-        } finally {
-          closeSync(fd);
-        }
-        yield out;
-        continue;
-      }
-      yield header;
-      const fh = await open(p.abs, "r");
+async function* entriesOf(planned: readonly Planned[]): AsyncGenerator<ApplyEntry> {
+  for (const p of planned) {
+    if (p.abs === undefined) {
+      yield { header: p.header };
+      continue;
+    }
+    const size = p.header.size ?? 0;
+    const header = { ...p.header, size };
+    if (size <= SYNC_READ_MAX) {
+      const content = Buffer.alloc(size);
+      const fd = openSync(p.abs, "r");
       try {
-        let remaining = size;
-        while (remaining > 0) {
-          const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, remaining));
-          const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-          if (bytesRead === 0) {
-            yield Buffer.alloc(remaining);
-            break;
-          }
-          remaining -= bytesRead;
-          yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+        let off = 0;
+        while (off < size) {
+          const n = readSync(fd, content, off, size - off, null);
+          if (n === 0) break; // shrank: the rest stays zero
+          off += n;
         }
       } finally {
-        await fh.close();
+        closeSync(fd);
       }
-      if (pad > 0) yield Buffer.alloc(pad);
+      yield { header, content };
+      continue;
     }
-    yield TAR_END;
+    yield { header, content: fileChunks(p.abs, size) };
   }
-  return Readable.from(chunks(), { objectMode: false });
+}
+
+/** fileChunks reads exactly `size` bytes of a file in 1 MiB chunks (zeros if it shrank). */
+async function* fileChunks(abs: string, size: number): AsyncGenerator<Buffer> {
+  const fh = await open(abs, "r");
+  try {
+    let remaining = size;
+    while (remaining > 0) {
+      const buf = Buffer.allocUnsafe(Math.min(READ_CHUNK, remaining));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) {
+        yield Buffer.alloc(remaining);
+        break;
+      }
+      remaining -= bytesRead;
+      yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+    }
+  } finally {
+    await fh.close();
+  }
 }
 
 /** isArchive tells whether a file starts like a compressed stream or a tar (ustar magic at 257). */
