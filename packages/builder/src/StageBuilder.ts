@@ -699,7 +699,9 @@ export async function withMounted(
   try {
     const layer = await deps.snapshots.createContainerLayer(id, { layers: state.layers });
     t?.push(performance.now());
-    const rootfs = await deps.snapshots.mountContainer(id);
+    // volatile: the unmount does not sync the whole file system (the adopted upper dir is
+    // marked unsynced and written out in the background, see SnapshotStore.adoptLayer).
+    const rootfs = await deps.snapshots.mountContainer(id, { volatile: true });
     t?.push(performance.now());
     const r = await fn(rootfs, id);
     t?.push(performance.now());
@@ -765,7 +767,7 @@ async function adoptUpper(
 ): Promise<string | undefined> {
   try {
     await deps.snapshots.unmountContainer(id);
-    return (await deps.snapshots.adoptLayer({ layers }, upperdir))?.path;
+    return (await deps.snapshots.adoptLayer({ layers }, upperdir, { unsynced: true }))?.path;
   } catch {
     return undefined; // unpacked from the blob later
   }

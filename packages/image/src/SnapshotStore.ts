@@ -18,6 +18,9 @@ import { Semaphore } from "./Semaphore.ts";
 
 const run = promisify(execFile);
 
+/** How long the background sync waits to gather adopted snapshots (see #scheduleSync). */
+const SYNC_DELAY_MS = 200;
+
 /**
  * MOUNT_OPTIONS_MAX is the kernel's limit on the mount data string (one page).
  * Longer overlay options are retried with paths relative to the data root.
@@ -32,6 +35,12 @@ export interface SnapshotInfo {
   /** Directory holding the unpacked layer (an overlay lowerdir). */
   readonly path: string;
   readonly created: string;
+  /**
+   * Set while the layer's files may not be on disk yet (adopted from a `volatile` overlay, see
+   * {@link SnapshotStore.adoptLayer}): the kernel boot ID it was written under. Cleared once a
+   * file system sync has run; a snapshot still marked from another boot is dropped at open.
+   */
+  readonly unsyncedBoot?: string;
 }
 
 /** What {@link SnapshotStore.createContainerLayer} prepared. */
@@ -101,10 +110,16 @@ export class SnapshotStore {
   readonly #streaming = new Map<string, Promise<SnapshotInfo>>();
   readonly #slots: Semaphore;
   #next = 1;
+  /** This boot's ID (see SnapshotInfo.unsyncedBoot). */
+  readonly #bootId: string;
+  /** Chain IDs of snapshots waiting for a file system sync, and the sync loop while it runs. */
+  readonly #unsynced = new Set<string>();
+  #syncing: Promise<void> | undefined;
 
-  private constructor(root: string, content: ContentStore, unpackConcurrency: number) {
+  private constructor(root: string, content: ContentStore, unpackConcurrency: number, bootId: string) {
     this.root = root;
     this.content = content;
+    this.#bootId = bootId;
     this.#slots = new Semaphore(unpackConcurrency);
     this.snapshotsDir = join(root, "snapshots");
     this.containersDir = join(root, "containers");
@@ -118,10 +133,13 @@ export class SnapshotStore {
     root: string;
     content: ContentStore;
     unpackConcurrency?: number;
+    /** The kernel boot ID (tests); default /proc/sys/kernel/random/boot_id. */
+    bootId?: string;
   }): Promise<SnapshotStore> {
     await mkdir(opts.root, { recursive: true, mode: 0o711 });
     const root = await realpath(opts.root);
-    const s = new SnapshotStore(root, opts.content, opts.unpackConcurrency ?? availableParallelism());
+    const bootId = opts.bootId ?? (await readFile("/proc/sys/kernel/random/boot_id", "utf8")).trim();
+    const s = new SnapshotStore(root, opts.content, opts.unpackConcurrency ?? availableParallelism(), bootId);
     await mkdir(s.snapshotsDir, { recursive: true, mode: 0o700 });
     await mkdir(s.containersDir, { recursive: true, mode: 0o710 });
     await mkdir(join(s.snapshotsDir, "empty"), { recursive: true, mode: 0o755 });
@@ -135,7 +153,14 @@ export class SnapshotStore {
       s.#next = Math.max(s.#next, Number(name) + 1);
       try {
         const meta = JSON.parse(await readFile(join(dir, "meta.json"), "utf8")) as Omit<SnapshotInfo, "path">;
+        if (meta.unsyncedBoot !== undefined && meta.unsyncedBoot !== bootId) {
+          // Written under another boot and never synced: a power loss may have torn it. The
+          // layer is unpacked again from its blob when needed.
+          await rm(dir, { recursive: true, force: true });
+          continue;
+        }
         s.#byChain.set(meta.chainId, { ...meta, path: join(dir, "fs") });
+        if (meta.unsyncedBoot !== undefined) s.#scheduleSync(meta.chainId);
       } catch {
         await rm(dir, { recursive: true, force: true });
       }
@@ -318,6 +343,42 @@ export class SnapshotStore {
   }
 
   /**
+   * #scheduleSync queues a snapshot for the background sync: shortly after, one `sync -f` (a
+   * syncfs of the store's file system) writes every queued snapshot's files out, and their
+   * marks are cleared. Best effort: a failed sync leaves the marks (see SnapshotInfo.unsyncedBoot).
+   */
+  #scheduleSync(chainId: string): void {
+    this.#unsynced.add(chainId);
+    this.#syncing ??= (async () => {
+      while (this.#unsynced.size > 0) {
+        // A short pause gathers the adoptions of the next few build steps into one sync.
+        await new Promise((r) => setTimeout(r, SYNC_DELAY_MS).unref());
+        const batch = [...this.#unsynced];
+        this.#unsynced.clear();
+        await run("sync", ["-f", this.snapshotsDir]);
+        for (const c of batch) {
+          await this.#lock.run(async () => {
+            const info = this.#byChain.get(c);
+            if (info?.unsyncedBoot === undefined) return;
+            const { path, unsyncedBoot: _, ...meta } = info;
+            await writeFileAtomic(join(path, "..", "meta.json"), JSON.stringify(meta)).catch(() => {});
+            this.#byChain.set(c, { ...meta, path });
+          });
+        }
+      }
+    })()
+      .catch(() => {})
+      .finally(() => {
+        this.#syncing = undefined;
+      });
+  }
+
+  /** synced settles once no snapshot waits for the background sync (tests, shutdown). */
+  async synced(): Promise<void> {
+    while (this.#syncing !== undefined) await this.#syncing;
+  }
+
+  /**
    * adoptLayer registers `dir`, the upper dir of an overlay that is no longer mounted, as the
    * unpacked top layer of `image`, moving it into the store. An upper dir is already in the
    * snapshot format (whiteouts as 0/0 devices, opaque dirs marked by overlay), and with the
@@ -326,9 +387,16 @@ export class SnapshotStore {
    * as a lower dir: adopting it saves decompressing and writing the blob again. The caller must
    * have stored a layer with the same content. Returns undefined (and leaves `dir` alone) when
    * the chain is already unpacked or being unpacked, its parent chain is not unpacked, or `dir`
-   * is on another file system.
+   * is on another file system. With `unsynced` (the overlay was mounted `volatile`, so its
+   * unmount wrote nothing out), the snapshot is marked with this boot's ID and synced in the
+   * background; if the machine goes down before that, the next open drops it (a daemon that
+   * only crashed keeps it: the page cache survived).
    */
-  async adoptLayer(image: Unpackable, dir: string): Promise<SnapshotInfo | undefined> {
+  async adoptLayer(
+    image: Unpackable,
+    dir: string,
+    opts: { unsynced?: boolean } = {},
+  ): Promise<SnapshotInfo | undefined> {
     const layer = image.layers.at(-1);
     if (layer === undefined) return undefined;
     const chains = chainIds(image.layers.map((l) => l.diffId));
@@ -350,7 +418,9 @@ export class SnapshotStore {
       // The root of an unpacked layer is a fresh 0755 root-owned directory; so is this one.
       await chown(join(tmp, "fs"), 0, 0);
       await chmod(join(tmp, "fs"), 0o755);
-      return await this.#commit(tmp, layer, chainId, parent);
+      const info = await this.#commit(tmp, layer, chainId, parent, opts.unsynced === true);
+      if (info.unsyncedBoot !== undefined) this.#scheduleSync(chainId);
+      return info;
     } catch (err) {
       await rm(tmp, { recursive: true, force: true });
       throw err;
@@ -363,6 +433,7 @@ export class SnapshotStore {
     layer: Pick<LayerRecord, "diffId">,
     chainId: Digest,
     parent: Digest | undefined,
+    unsynced = false,
   ): Promise<SnapshotInfo> {
     return this.#lock.run(async () => {
       const raced = this.#byChain.get(chainId);
@@ -377,6 +448,7 @@ export class SnapshotStore {
         diffId: layer.diffId,
         ...(parent === undefined ? {} : { parent }),
         created: new Date().toISOString(),
+        ...(unsynced ? { unsyncedBoot: this.#bootId } : {}),
       };
       await writeFileAtomic(join(tmp, "meta.json"), JSON.stringify(meta));
       await rename(tmp, final);
@@ -393,6 +465,7 @@ export class SnapshotStore {
       const snap = this.#byChain.get(chainId);
       if (snap === undefined) throw new NotFound(`snapshot ${chainId}: not found`);
       this.#byChain.delete(chainId);
+      this.#unsynced.delete(chainId);
       await rm(join(snap.path, ".."), { recursive: true, force: true });
     });
   }
@@ -443,15 +516,17 @@ export class SnapshotStore {
    * options would exceed one page, lowerdir/upperdir/workdir are passed
    * relative to the data root and `mount` runs with that as its cwd.
    */
-  async mountContainer(containerId: string): Promise<string> {
+  async mountContainer(containerId: string, mountOpts: { volatile?: boolean } = {}): Promise<string> {
     const layer = await this.containerLayer(containerId);
     if (await isMountPoint(layer.rootfs)) return layer.rootfs;
     for (const d of layer.lowerdirs) await stat(d);
-    let opts = `lowerdir=${layer.lowerdirs.join(":")},upperdir=${layer.upperdir},workdir=${layer.workdir}`;
+    // volatile: no syncs to the upper file system, not even at unmount (see adoptLayer's unsynced).
+    const extra = mountOpts.volatile === true ? ",volatile" : "";
+    let opts = `lowerdir=${layer.lowerdirs.join(":")},upperdir=${layer.upperdir},workdir=${layer.workdir}${extra}`;
     let cwd: string | undefined;
     if (opts.length > MOUNT_OPTIONS_MAX) {
       const rel = (p: string) => relative(this.root, p);
-      opts = `lowerdir=${layer.lowerdirs.map(rel).join(":")},upperdir=${rel(layer.upperdir)},workdir=${rel(layer.workdir)}`;
+      opts = `lowerdir=${layer.lowerdirs.map(rel).join(":")},upperdir=${rel(layer.upperdir)},workdir=${rel(layer.workdir)}${extra}`;
       cwd = this.root;
       if (opts.length > MOUNT_OPTIONS_MAX) {
         throw new InvalidArgument(

@@ -183,3 +183,48 @@ describe("SnapshotStore", () => {
     });
   });
 });
+
+describe("SnapshotStore: snapshots adopted from volatile mounts", () => {
+  const layer = { digest: sha256("blob"), diffId: sha256("tar") };
+  const metaOf = async (s: SnapshotStore) =>
+    JSON.parse(
+      await readFile(
+        join((s.get(chainIds([layer.diffId])[0]!) as { path: string }).path, "../meta.json"),
+        "utf8",
+      ),
+    );
+
+  it("marks an unsynced adoption with the boot ID and clears the mark after the background sync", async () => {
+    const snaps = await SnapshotStore.open({ root, content, bootId: "boot-a" });
+    const upper = join(root, "upper");
+    await mkdir(upper);
+    await writeFile(join(upper, "f"), "data");
+    const info = await snaps.adoptLayer({ layers: [layer] }, upper, { unsynced: true });
+    expect(info?.unsyncedBoot).toBe("boot-a");
+    expect((await metaOf(snaps)).unsyncedBoot).toBe("boot-a");
+    await snaps.synced();
+    expect((await metaOf(snaps)).unsyncedBoot).toBeUndefined();
+    expect(snaps.get(info!.chainId)?.unsyncedBoot).toBeUndefined();
+    expect(await readFile(join(info!.path, "f"), "utf8")).toBe("data");
+  });
+
+  it("drops a snapshot still marked from another boot at open, keeps (and syncs) one from this boot", async () => {
+    const snaps = await SnapshotStore.open({ root, content, bootId: "boot-a" });
+    const upper = join(root, "upper");
+    await mkdir(upper);
+    await writeFile(join(upper, "f"), "data");
+    const info = await snaps.adoptLayer({ layers: [layer] }, upper, { unsynced: true });
+    await snaps.synced();
+    // As if the machine went down before the sync: the mark is still in meta.json.
+    const metaPath = join(info!.path, "../meta.json");
+    await writeFile(metaPath, JSON.stringify({ ...(await metaOf(snaps)), unsyncedBoot: "boot-a" }));
+    const sameBoot = await SnapshotStore.open({ root, content, bootId: "boot-a" });
+    expect(sameBoot.list()).toHaveLength(1);
+    await sameBoot.synced();
+    expect((await metaOf(sameBoot)).unsyncedBoot).toBeUndefined();
+    await writeFile(metaPath, JSON.stringify({ ...(await metaOf(sameBoot)), unsyncedBoot: "boot-a" }));
+    const nextBoot = await SnapshotStore.open({ root, content, bootId: "boot-b" });
+    expect(nextBoot.list()).toEqual([]);
+    expect((await readdir(nextBoot.snapshotsDir)).sort()).toEqual(["empty"]);
+  });
+});
