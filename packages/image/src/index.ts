@@ -30,8 +30,8 @@ export {
   warmLayerWorkers,
 } from "./ingestLayer.ts";
 export { type LayerDiffId, layerDiffId } from "./layerDiffId.ts";
-export { deserializeError, type SerializedError, serializeError } from "./layerWorkerErrors.ts";
 export { type LayerJobParams, type LayerJobResult, runLayerJob } from "./layerJob.ts";
+export { deserializeError, type SerializedError, serializeError } from "./layerWorkerErrors.ts";
 export {
   type LoadedImage,
   type LoadOptions,
