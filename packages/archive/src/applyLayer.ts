@@ -14,6 +14,7 @@ import {
   openSync,
   type Stats,
   symlinkSync,
+  unlinkSync,
   writeSync,
   writev,
 } from "node:fs";
@@ -102,6 +103,8 @@ export interface ApplyLayerReport {
 interface Entry extends AsyncIterable<Buffer> {
   readonly header: Omit<tar.Header, "type"> & { type: tar.Header["type"] | string | null };
   readonly destroyed: boolean;
+  /** applyEntries' `linkSource` (see ApplyEntry). */
+  readonly linkSource?: string;
 }
 
 const O_NOFOLLOW = constants.O_NOFOLLOW;
@@ -155,6 +158,23 @@ export async function applyLayer(
 export interface ApplyEntry {
   readonly header: PackHeader;
   readonly content?: Buffer | AsyncIterable<Buffer>;
+  /**
+   * For a regular file, with {@link ApplyEntriesOptions.upperdir}: a file whose inode already has
+   * exactly this entry's content, mode, owner and mtime, to hard-link into the upper dir instead
+   * of writing `content` (which is then only read if the link cannot be made). The caller
+   * guarantees the inode is never modified afterwards.
+   */
+  readonly linkSource?: string;
+}
+
+/** Options of {@link applyEntries}. */
+export interface ApplyEntriesOptions extends Omit<ApplyLayerOptions, "onTarChunk" | "maxBytes"> {
+  /**
+   * `root` is a mounted overlay and this its upper dir (same file system as the link sources):
+   * entries with a `linkSource` are hard-linked straight into it, their parent directories first
+   * copied up through the overlay. A link saves creating an inode and writing its bytes.
+   */
+  readonly upperdir?: string;
 }
 
 /**
@@ -167,21 +187,22 @@ export interface ApplyEntry {
 export async function applyEntries(
   root: string,
   entries: Iterable<ApplyEntry> | AsyncIterable<ApplyEntry>,
-  opts: Omit<ApplyLayerOptions, "onTarChunk" | "maxBytes"> = {},
-): Promise<ApplyLayerReport> {
+  opts: ApplyEntriesOptions = {},
+): Promise<ApplyLayerReport & { linked: number }> {
   const realRoot = await realpath(root).catch((err: unknown) => {
     throw wrapFsError(err, `extraction root ${JSON.stringify(root)}`);
   });
   if (!(await lstat(realRoot)).isDirectory())
     throw new InvalidArgument(`extraction root ${root} is not a directory`);
   const applier = new Applier(realRoot, opts);
+  if (opts.upperdir !== undefined) applier.upper = await realpath(opts.upperdir);
   for await (const e of entries) {
     applier.checkSignal();
     applier.entries++;
     await applier.apply(entryOf(e));
   }
   await applier.finish();
-  return applier.report();
+  return { ...applier.report(), linked: applier.linked };
 }
 
 /** entryOf presents an {@link ApplyEntry} as a parsed tar entry (its content read once). */
@@ -205,6 +226,7 @@ function entryOf(e: ApplyEntry): Entry {
   return {
     header: { size, mode: 0o644, uid: 0, gid: 0, mtime: new Date(0), ...e.header } as Entry["header"],
     destroyed: false,
+    ...(e.linkSource === undefined ? {} : { linkSource: e.linkSource }),
     [Symbol.asyncIterator]: () => it,
   };
 }
@@ -239,6 +261,11 @@ class Applier {
   bytes = 0;
   tarBytes = 0;
   skipped = 0;
+  /** applyEntries' overlay upper dir (real path), and the files hard-linked into it. */
+  upper: string | undefined;
+  linked = 0;
+  /** Upper-dir directories known to exist (relative to the root, leading slash). */
+  readonly upperDirs = new Set<string>(["/"]);
 
   constructor(root: string, opts: ApplyLayerOptions) {
     this.root = root;
@@ -435,6 +462,10 @@ class Applier {
         }
         case "file":
         case "contiguous-file": {
+          if (entry.linkSource !== undefined && this.linkIntoUpper(path, entry.linkSource)) {
+            this.bytes += h.size ?? 0;
+            break;
+          }
           const fd = openSync(
             path,
             constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW,
@@ -487,6 +518,47 @@ class Applier {
       throw wrapFsError(err, `cannot apply ${JSON.stringify(h.name)}`);
     }
     this.markUnpacked(path);
+  }
+
+  /**
+   * linkIntoUpper hard-links `source` at `path`'s place in the overlay's upper dir (applyEntries
+   * with `upperdir`): `path` is already resolved inside the merged root, so its relative path is
+   * the upper dir's too. Missing parents are copied up through the overlay first (a chown to the
+   * same owner makes overlayfs copy a directory up with its metadata), and whatever the upper dir
+   * holds at that name (a whiteout left by the replacement of a lower file, or an earlier entry
+   * of the same name) is unlinked. False when anything does not work out: the caller writes the
+   * file instead.
+   */
+  linkIntoUpper(path: string, source: string): boolean {
+    if (this.upper === undefined) return false;
+    const rel = path.slice(this.root.length);
+    const upperPath = this.upper + rel;
+    try {
+      const parts = posix
+        .dirname(rel)
+        .split("/")
+        .filter((p) => p !== "");
+      let cur = "";
+      for (const part of parts) {
+        cur = `${cur}/${part}`;
+        if (this.upperDirs.has(cur)) continue;
+        if (lstatOrUndefinedSync(this.upper + cur)?.isDirectory() !== true) {
+          const merged = lstatSync(this.root + cur);
+          if (!merged.isDirectory()) return false;
+          lchownSync(this.root + cur, merged.uid, merged.gid);
+          if (lstatOrUndefinedSync(this.upper + cur)?.isDirectory() !== true) return false;
+        }
+        this.upperDirs.add(cur);
+      }
+      const there = lstatOrUndefinedSync(upperPath);
+      if (there?.isDirectory()) return false;
+      if (there !== undefined) unlinkSync(upperPath);
+      linkSync(source, upperPath);
+    } catch {
+      return false;
+    }
+    this.linked++;
+    return true;
   }
 
   /** fdMeta sets owner then mode through an fd (chown clears setuid bits, so it goes first). */

@@ -1,4 +1,5 @@
 export {
+  type ApplyEntriesOptions,
   type ApplyEntry,
   type ApplyLayerOptions,
   type ApplyLayerReport,

@@ -10,6 +10,7 @@ import {
   readFile,
   realpath,
   rm,
+  writeFile,
 } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -155,6 +156,60 @@ describe("applyLayer metadata and formats", () => {
       applyEntries(root, [{ header: { name: "short", type: "file", size: 4 }, content: Buffer.from("ab") }]),
     ).rejects.toThrow(/2 bytes of content, its header says 4/);
   });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    "applyEntries with upperdir hard-links files into an overlay's upper dir, copying parents up",
+    async () => {
+      const lower = join(root, "lower");
+      const upper = join(root, "upper");
+      const merged = join(root, "merged");
+      for (const d of [lower, upper, join(root, "work"), merged, join(root, "src")]) await mkdir(d);
+      await mkdir(join(lower, "etc"));
+      await writeFile(join(lower, "etc/old"), "lower");
+      const src = join(root, "src/f");
+      await writeFile(src, "linked");
+      const mount = spawnSync("mount", [
+        "-t",
+        "overlay",
+        "overlay",
+        "-o",
+        `lowerdir=${lower},upperdir=${upper},workdir=${join(root, "work")}`,
+        merged,
+      ]);
+      expect(mount.status).toBe(0);
+      try {
+        const st = await lstat(src);
+        const header = (name: string) => ({
+          name,
+          type: "file" as const,
+          size: 6,
+          mode: st.mode & 0o7777,
+          uid: st.uid,
+          gid: st.gid,
+          mtime: new Date(Math.floor(st.mtimeMs / 1000) * 1000),
+        });
+        const r = await applyEntries(
+          merged,
+          [
+            { header: header("etc/old"), content: Buffer.from("linked"), linkSource: src },
+            { header: header("new/deep/x"), content: Buffer.from("linked"), linkSource: src },
+            { header: header("elsewhere"), content: Buffer.from("copied") },
+          ],
+          { whiteouts: "none", upperdir: upper },
+        );
+        expect(r.linked).toBe(2);
+        // The lower file was replaced: the upper dir holds the link where overlay left a whiteout.
+        expect((await lstat(join(upper, "etc/old"))).ino).toBe(st.ino);
+        expect((await lstat(join(upper, "new/deep/x"))).ino).toBe(st.ino);
+        expect(await readFile(join(upper, "elsewhere"), "utf8")).toBe("copied");
+        expect(await readFile(join(lower, "etc/old"), "utf8")).toBe("lower");
+      } finally {
+        spawnSync("umount", [merged]);
+      }
+      // A fresh mount sees the links through the overlay.
+      expect(await readFile(join(upper, "etc/old"), "utf8")).toBe("linked");
+    },
+  );
 
   it("sameOwner false keeps the current user", async () => {
     await applyLayer(

@@ -1,4 +1,4 @@
-import type { Stats } from "node:fs";
+import { lstatSync, type Stats } from "node:fs";
 import { readFile, rename, writeFile } from "node:fs/promises";
 
 /**
@@ -70,6 +70,23 @@ export class FileDigests {
     if (rel === undefined) return;
     this.#map.set(rel, { key: statKey(st), digest });
     this.#dirty = true;
+  }
+
+  /**
+   * renew keeps the digest remembered for `abs` as it was at `before` under its current stat: for
+   * a file that was only hard-linked (its ctime moved, its content did not). Nothing happens if
+   * no digest matched `before` or the file is gone.
+   */
+  renew(abs: string, before: Stats): void {
+    const digest = this.get(abs, before);
+    if (digest === undefined) return;
+    try {
+      const now = lstatSync(abs);
+      if (now.ino === before.ino && now.size === before.size && now.mtimeMs === before.mtimeMs)
+        this.set(abs, now, digest);
+    } catch {
+      // gone: nothing to keep
+    }
   }
 
   /** forget drops the digest of `rel` and of everything below it. */

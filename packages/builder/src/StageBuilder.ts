@@ -48,6 +48,8 @@ export interface StageEnv {
   readonly noCache: boolean;
   readonly lex: Lex;
   readonly context: SourceTree;
+  /** The context is the build's own copy (BuildOptions.ownContext): COPY may hard-link from it. */
+  readonly ownContext: boolean;
   readonly buildArgs: ReadonlyMap<string, string>;
   /** Meta ARGs (before the first FROM) with their values, for `ARG name` without default. */
   readonly metaArgs: ReadonlyMap<string, string | undefined>;
@@ -535,9 +537,12 @@ export class StageBuilder {
           cacheText,
           digest,
           undefined,
-          async (rootfs) => {
+          async (rootfs, _id, upperdir) => {
             const owner = chown === undefined ? undefined : await resolveChown(rootfs, chown);
-            await copyInto({
+            // A COPY from the build's own context copy hard-links files whose inode already is
+            // the copy (its files are replaced, never rewritten; heredoc scratch files are dropped).
+            const link = this.#env.ownContext && cmd.kind === "COPY" && from === undefined;
+            const report = await copyInto({
               rootfs,
               sources: matched,
               dest,
@@ -548,7 +553,12 @@ export class StageBuilder {
               ...(parents ? { parents: { pivots } } : {}),
               extractArchives: cmd.kind === "ADD" ? (src: MatchedSource) => !remote.has(src) : false,
               instruction: cmd.kind,
+              ...(link ? { linkInto: { upperdir } } : {}),
             });
+            // A link moved the sources' ctime: their remembered digests still hold.
+            const digests = this.#env.context.digests;
+            if (report.linked > 0 && digests !== undefined)
+              for (const e of report.linkable) digests.renew(e.abs, e.stat);
           },
           true,
         );
@@ -581,7 +591,7 @@ export class StageBuilder {
     cacheText: string,
     sources: string | undefined,
     change: ((c: ContainerConfig) => void) | undefined,
-    fs: ((rootfs: string, id: string) => Promise<void>) | undefined,
+    fs: ((rootfs: string, id: string, upperdir: string) => Promise<void>) | undefined,
     alwaysLayer: boolean,
     top?: (cfg: ImageConfig) => void,
   ): Promise<void> {
@@ -678,19 +688,19 @@ const TRACE = process.env.BERTH_TRACE_PHASES === "1";
 export async function withMounted<T>(
   deps: BuildDeps,
   state: ImageState,
-  fn: (rootfs: string, id: string) => Promise<T>,
+  fn: (rootfs: string, id: string, upperdir: string) => Promise<T>,
   commit?: false,
 ): Promise<T>;
 export async function withMounted(
   deps: BuildDeps,
   state: ImageState,
-  fn: (rootfs: string, id: string) => Promise<void>,
+  fn: (rootfs: string, id: string, upperdir: string) => Promise<void>,
   commit: "pipelined",
 ): Promise<PipelinedDiff>;
 export async function withMounted(
   deps: BuildDeps,
   state: ImageState,
-  fn: (rootfs: string, id: string) => Promise<unknown>,
+  fn: (rootfs: string, id: string, upperdir: string) => Promise<unknown>,
   commit: false | "pipelined" = false,
 ): Promise<unknown> {
   const id = `berth-build-${randomBytes(6).toString("hex")}`;
@@ -703,7 +713,7 @@ export async function withMounted(
     // marked unsynced and written out in the background, see SnapshotStore.adoptLayer).
     const rootfs = await deps.snapshots.mountContainer(id, { volatile: true });
     t?.push(performance.now());
-    const r = await fn(rootfs, id);
+    const r = await fn(rootfs, id, layer.upperdir);
     t?.push(performance.now());
     if (commit === false) return r;
     const measured = await diffLayer({

@@ -56,7 +56,7 @@ export async function build(
       const fileDigests = await FileDigests.open(tmpContext);
       await extractContext(tmpContext, readable, fileDigests, opts.signal);
       contextDir = tmpContext;
-      built = { ...opts, fileDigests };
+      built = { ...opts, fileDigests, ownContext: true };
     }
     return await buildInContext(contextDir, built, deps, onProgress);
   } finally {
@@ -207,6 +207,7 @@ async function buildInContext(
       noCache: opts.noCache === true,
       lex,
       context,
+      ownContext: opts.ownContext === true,
       buildArgs,
       metaArgs: meta,
       consumed,

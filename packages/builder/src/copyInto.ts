@@ -31,12 +31,29 @@ export interface CopyRequest {
   readonly extractArchives?: boolean | ((src: MatchedSource) => boolean);
   /** The instruction name, for messages. */
   readonly instruction: "COPY" | "ADD";
+  /**
+   * `rootfs` is a mounted overlay with this upper dir, on the file system of the sources, and the
+   * sources' files are never modified in place afterwards (a build context's files are replaced,
+   * not rewritten): a file whose inode already has the mode, owner and mtime the copy would give
+   * it is hard-linked into the upper dir instead of being created and written.
+   */
+  readonly linkInto?: { readonly upperdir: string };
+}
+
+/** What {@link copyInto} did. */
+export interface CopyReport {
+  /** Source files offered for hard-linking (see CopyRequest.linkInto); their ctime moved if linked. */
+  readonly linkable: readonly SourceEntry[];
+  /** How many of them were linked. */
+  readonly linked: number;
 }
 
 type Header = Partial<tar.Header> & { name: string };
 interface Planned {
   readonly header: Header;
   readonly abs?: string;
+  /** The source may be hard-linked (see CopyRequest.linkInto). */
+  readonly link?: boolean;
 }
 
 /**
@@ -47,7 +64,7 @@ interface Planned {
  * writer, without a tar in between), so the destination is resolved inside `rootfs` and a
  * symlink in the image cannot redirect a write outside it. Owners default to root, modes are kept unless `chmod` is given.
  */
-export async function copyInto(req: CopyRequest): Promise<void> {
+export async function copyInto(req: CopyRequest): Promise<CopyReport> {
   const destAbs = posix.isAbsolute(req.dest) ? req.dest : posix.join(req.workdir || "/", req.dest);
   const destClean = posix.normalize(destAbs);
   const destStat = await lstatOrUndefined(await resolveInRoot(req.rootfs, destClean));
@@ -128,12 +145,49 @@ export async function copyInto(req: CopyRequest): Promise<void> {
     planned.push(entryFor(top, target, uid, gid, req.chmod));
   }
   if (archives.length > 0) destDirEntry();
-  if (planned.length > 0)
-    await applyEntries(req.rootfs, entriesOf(planned), { whiteouts: "none", sameOwner: true });
+  const linkable: SourceEntry[] = [];
+  let linked = 0;
+  if (planned.length > 0) {
+    const final = req.linkInto === undefined ? planned : markLinkable(planned, req, uid, gid, linkable);
+    const r = await applyEntries(req.rootfs, entriesOf(final), {
+      whiteouts: "none",
+      sameOwner: true,
+      ...(req.linkInto === undefined ? {} : { upperdir: req.linkInto.upperdir }),
+    });
+    linked = r.linked;
+  }
   for (const a of archives) {
     const into = await resolveInRoot(req.rootfs, destClean);
     await applyLayer(into, createReadStream(a.abs), { whiteouts: "none" });
   }
+  return { linkable, linked };
+}
+
+/**
+ * markLinkable marks the planned files whose source inode already is what the copy makes: a
+ * regular file with the target owner, no `--chmod`, an mtime of whole seconds (the copy keeps
+ * seconds), each inode at most once (a layer holding one inode twice would record a hard link
+ * where the copy made two files). Their sources are pushed to `out`.
+ */
+function markLinkable(
+  planned: readonly Planned[],
+  req: CopyRequest,
+  uid: number,
+  gid: number,
+  out: SourceEntry[],
+): Planned[] {
+  const byAbs = new Map<string, SourceEntry>();
+  for (const src of req.sources) for (const e of src.entries) byAbs.set(e.abs, e);
+  const seen = new Set<number>();
+  return planned.map((p) => {
+    const e = p.abs === undefined ? undefined : byAbs.get(p.abs);
+    const st = e?.stat;
+    if (e === undefined || st === undefined || req.chmod !== undefined || !st.isFile()) return p;
+    if (st.uid !== uid || st.gid !== gid || st.mtimeMs % 1000 !== 0 || seen.has(st.ino)) return p;
+    seen.add(st.ino);
+    out.push(e);
+    return { ...p, link: true };
+  });
 }
 
 function rel(abs: string): string {
@@ -181,6 +235,11 @@ async function* entriesOf(planned: readonly Planned[]): AsyncGenerator<ApplyEntr
     }
     const size = p.header.size ?? 0;
     const header = { ...p.header, size };
+    if (p.link === true) {
+      // Read only if the link cannot be made (the generator starts on first use).
+      yield { header, content: fileChunks(p.abs, size), linkSource: p.abs };
+      continue;
+    }
     if (size <= SYNC_READ_MAX) {
       const content = Buffer.alloc(size);
       const fd = openSync(p.abs, "r");

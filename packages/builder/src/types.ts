@@ -12,6 +12,12 @@ export interface BuildOptions {
   readonly contextTar?: NodeJS.ReadableStream;
   /** Remembered digests of the files under `contextDir` (a synced context): COPY/ADD hash only changed files. */
   readonly fileDigests?: FileDigests;
+  /**
+   * The context directory is the build's own (a copy nothing edits in place: files are only
+   * ever replaced): COPY may then hard-link its files into layers instead of copying them. Never
+   * set it for a directory someone works in; a tar context is extracted into such a copy.
+   */
+  readonly ownContext?: boolean;
   /** Dockerfile path inside the context (resolved inside it, never outside; default `Dockerfile`). */
   readonly dockerfile?: string;
   /** Dockerfile text; overrides `dockerfile`. */

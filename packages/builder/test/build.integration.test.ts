@@ -1,11 +1,11 @@
 import { execFileSync } from "node:child_process";
 import { createReadStream, readFileSync } from "node:fs";
-import { lstat, readdir, readFile, symlink, writeFile } from "node:fs/promises";
+import { lstat, readdir, readFile, symlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { isKind } from "@berth/errdefs";
-import { type ImageStore, layerDiffId } from "@berth/image";
+import { chainIds, type ImageStore, layerDiffId } from "@berth/image";
 import { beforeAll, describe, expect, it } from "vitest";
-import { RunFailedError } from "../src/index.ts";
+import { FileDigests, RunFailedError } from "../src/index.ts";
 import { type BuildFixture, canBuild, useBuildFixture } from "./buildFixture.ts";
 
 describe.skipIf(!canBuild())("build with real runc, conmon and overlayfs", () => {
@@ -166,6 +166,44 @@ LABEL stage=final
     const again = await run({ contextDir: ctx });
     expect(again.steps).toEqual({ executed: 0, cached: 5 });
     expect(again.imageId).toBe(rec.id);
+  });
+
+  it("COPY hard-links context files into the layer; a later RUN that changes one never reaches the context", async () => {
+    const ctx = await context("linked", {
+      Dockerfile:
+        "FROM busybox\nCOPY a.txt sub/ /app/\nRUN echo changed >> /app/a.txt && chmod 600 /app/b.txt\n",
+      "a.txt": "original\n",
+      "sub/b.txt": "b\n",
+    });
+    // Whole-second mtimes, as a context sent as a tar has.
+    for (const f of ["a.txt", "sub/b.txt"]) await utimes(join(ctx, f), 1_700_000_000, 1_700_000_000);
+    const digests = await FileDigests.open(ctx);
+    const before = await lstat(join(ctx, "a.txt"));
+    const r = await run({ contextDir: ctx, fileDigests: digests, ownContext: true, tags: ["linked:one"] });
+    const rec = images.resolve("linked:one");
+    // The COPY layer's snapshot holds the context's inode; the context file is untouched.
+    const snap = f.deps.snapshots.get(chainIds(rec.layers.slice(0, 2).map((l) => l.diffId))[1]!);
+    expect((await lstat(join(snap!.path, "app/a.txt"))).ino).toBe(before.ino);
+    expect(await readFile(join(ctx, "a.txt"), "utf8")).toBe("original\n");
+    expect((await lstat(join(ctx, "sub/b.txt"))).mode & 0o777).toBe(0o644);
+    // The image has the RUN's change on top; the COPY layer itself is plain files.
+    const fs = await unpack(rec.id);
+    expect(await readFile(join(fs, "app/a.txt"), "utf8")).toBe("original\nchanged\n");
+    expect(await layerNames(rec.layers[1]!.digest)).toEqual(["app/", "app/a.txt", "app/b.txt"]);
+    // The link moved the source's ctime; its digest was kept under the new stat.
+    expect(digests.get(join(ctx, "a.txt"), await lstat(join(ctx, "a.txt")))).toMatch(/^sha256:/);
+    const again = await run({ contextDir: ctx, fileDigests: digests, ownContext: true });
+    expect(again.steps.executed).toBe(0);
+    expect(again.imageId).toBe(r.imageId);
+    // A context that is not the build's own copy is copied, never linked.
+    const other = await context("not-linked", {
+      Dockerfile: "FROM busybox\nCOPY c.txt /c.txt\n",
+      "c.txt": "c\n",
+    });
+    await utimes(join(other, "c.txt"), 1_700_000_000, 1_700_000_000);
+    const copied = images.resolve((await run({ contextDir: other })).imageId);
+    const snap2 = f.deps.snapshots.get(chainIds(copied.layers.map((l) => l.diffId)).at(-1)!);
+    expect((await lstat(join(snap2!.path, "c.txt"))).ino).not.toBe((await lstat(join(other, "c.txt"))).ino);
   });
 
   it("a failing step after background stores waits for them and leaves no ingest or mount", async () => {

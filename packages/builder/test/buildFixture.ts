@@ -73,6 +73,8 @@ export function useBuildFixture(o: { prefix: string; cache?: boolean }): BuildFi
       await rmdir(join("/sys/fs/cgroup", ctrl, cgroupParent)).catch(() => {});
     }
     if (!f.tmp) return;
+    // The background sync of adopted step snapshots rewrites their meta files: let it finish.
+    await f.deps?.snapshots.synced();
     for (const line of readFileSync("/proc/self/mountinfo", "utf8").split("\n")) {
       const mp = line.split(" ")[4];
       if (mp?.startsWith(f.tmp)) spawnSync("umount", ["-l", mp]);

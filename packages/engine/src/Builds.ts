@@ -136,7 +136,7 @@ export class Builds {
    */
   async buildSynced(
     sync: { key: string; entries: readonly ContextEntry[]; tar: Readable },
-    opts: Omit<BuildOptions, "contextDir" | "contextTar" | "fileDigests">,
+    opts: Omit<BuildOptions, "contextDir" | "contextTar" | "fileDigests" | "ownContext">,
     onProgress?: (e: BuildProgress) => void,
   ): Promise<BuildResult> {
     const contexts = await this.#openContexts();
@@ -145,7 +145,8 @@ export class Builds {
       sync.key,
       sync.entries,
       sync.tar,
-      (dir, fileDigests) => this.build({ ...opts, contextDir: dir, fileDigests }, onProgress),
+      (dir, fileDigests) =>
+        this.build({ ...opts, contextDir: dir, fileDigests, ownContext: true }, onProgress),
       opts.signal,
     );
   }
