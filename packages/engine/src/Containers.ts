@@ -776,6 +776,8 @@ export class Containers {
     // `rm -v` and `--rm` take the container's anonymous volumes along (named ones stay), before
     // the removal is announced, so the client sees them gone when its command returns.
     if (volumes && rec.mounts) await this.#d.mounts?.release(rec.mounts);
+    // The network clean-up runs after the answer; its disconnect events belong before destroy.
+    this.#d.networks?.announceDetach(rec);
     this.#emit(rec.id, "destroy");
     this.#events.emit(`removed:${rec.id}`);
     try {

@@ -121,6 +121,8 @@ export class Networks {
   readonly #dns = new Map<string, DnsServer>();
   /** Addresses in use per network ID (running containers and attaches in flight). */
   readonly #used = new Map<string, Set<string>>();
+  /** `containerId/networkId` pairs whose disconnect event went out before their detach. */
+  readonly #announced = new Set<string>();
   /** Port proxies per container ID. */
   readonly #proxies = new Map<string, PortProxy[]>();
   /** Host ports shared by the replicas of one compose service, by `hostIp:hostPort/tcp`. */
@@ -746,6 +748,21 @@ export class Networks {
   }
 
   /**
+   * announceDetach emits the disconnect events of a container whose endpoints are about to be
+   * released, for a removal that is reported before its clean-up runs (`--rm`): docker's order
+   * is die, disconnect, destroy. The later {@link detach} does not emit them again.
+   */
+  announceDetach(rec: ContainerRecord): void {
+    if (!rec.config) return;
+    for (const ep of Object.values(rec.networks ?? {})) {
+      const net = ep.EndpointID ? this.#records.get(ep.NetworkID ?? "") : undefined;
+      if (net === undefined) continue;
+      this.#event("disconnect", net, rec.id);
+      this.#announced.add(`${rec.id}/${net.Id}`);
+    }
+  }
+
+  /**
    * detach releases what attach made: proxies, veths, addresses and the namespace. Safe to call
    * twice and after a crash (everything it removes may already be gone).
    */
@@ -765,7 +782,8 @@ export class Networks {
         );
       if (ep.IPAddress && ep.NetworkID) this.#used.get(ep.NetworkID)?.delete(ep.IPAddress);
       const net = ep.EndpointID ? this.#records.get(ep.NetworkID ?? "") : undefined;
-      if (net && rec.config) this.#event("disconnect", net, rec.id);
+      if (net && rec.config && !this.#announced.delete(`${rec.id}/${net.Id}`))
+        this.#event("disconnect", net, rec.id);
       clearEndpoint(ep);
     }
     if (rec.sandboxKey && !rec.sandboxOwner)
