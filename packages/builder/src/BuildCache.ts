@@ -138,7 +138,7 @@ export class BuildCache {
   async get(key: string): Promise<ImageState | undefined> {
     const e = this.#s.file.entries[this.#key(key)];
     if (e === undefined) return undefined;
-    for (const l of e.state.layers) if (!(await this.#s.content.has(l.digest))) return undefined;
+    for (const l of e.state.layers) if (!this.#s.content.hasSync(l.digest)) return undefined;
     // Use bookkeeping is persisted with the next put or prune, not on every hit.
     e.used = new Date().toISOString();
     e.usage = (e.usage ?? 1) + 1;

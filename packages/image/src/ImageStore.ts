@@ -461,6 +461,15 @@ export class ImageStore {
       return r.digest === undefined ? parseTagTarget(n) : r;
     });
     return this.#lock.run(async () => {
+      // The same image under the same names (a rebuild that reused every step): nothing to write.
+      const known = this.#index.images[cinfo.digest];
+      const same = this.#records.get(cinfo.digest);
+      if (
+        known?.manifestDigest === minfo.digest &&
+        same !== undefined &&
+        names.every((r) => this.#index.refs[formatReference(r)] === cinfo.digest)
+      )
+        return same;
       const stored: StoredImage = {
         manifestDigest: minfo.digest,
         layerSizes: sizes,
