@@ -14,6 +14,7 @@ import { join, posix } from "node:path";
 import type { Readable } from "node:stream";
 import { resolveInRoot } from "@berth/archive";
 import { Conflict, errnoCode, InvalidArgument } from "@berth/errdefs";
+import { spreadSubdirs } from "@berth/image";
 import { extractContext } from "./extractContext.ts";
 import { FileDigests } from "./FileDigests.ts";
 
@@ -116,6 +117,8 @@ export class SyncedContexts {
   /** open keeps context copies under `dir` (made if missing). */
   static async open(dir: string, opts: SyncedContextsOptions = {}): Promise<SyncedContexts> {
     await mkdir(dir, { recursive: true, mode: 0o700 });
+    // Each copy is a tree made and removed as a whole: spread them over the file system.
+    await spreadSubdirs(dir);
     return new SyncedContexts(dir, opts.keep ?? 8);
   }
 

@@ -6,6 +6,7 @@ import { Readable } from "node:stream";
 import { measureTar, resolveInRoot } from "@berth/archive";
 import { type Command, DockerIgnore, Lex, parse, parseInstructions, parseStages } from "@berth/dockerfile";
 import { errnoCode, InvalidArgument, NotFound, ResourceExhausted } from "@berth/errdefs";
+import { spreadSubdirs } from "@berth/image";
 import { currentPlatform, type Manifest, OCI_CONFIG, OCI_MANIFEST } from "@berth/oci";
 import { BuildCache } from "./BuildCache.ts";
 import { extractContext } from "./extractContext.ts";
@@ -20,6 +21,9 @@ import type { BuildDeps, BuildOptions, BuildProgress, BuildResult, ImageState } 
 
 /** MAX_DOCKERFILE_BYTES bounds the Dockerfile and .dockerignore reads. */
 export const MAX_DOCKERFILE_BYTES = 4 * 1024 * 1024;
+
+/** Work directories already marked by spreadSubdirs in this process. */
+const spread = new Set<string>();
 
 /**
  * build executes a Dockerfile like `docker build` (classic builder semantics): meta ARGs and
@@ -41,6 +45,11 @@ export async function build(
     throw new InvalidArgument("expected exactly one of contextDir and contextTar");
   }
   await mkdir(deps.workDir, { recursive: true, mode: 0o700 });
+  // Extracted contexts and step scratch are trees made and removed whole (see spreadSubdirs).
+  if (!spread.has(deps.workDir)) {
+    spread.add(deps.workDir);
+    await spreadSubdirs(deps.workDir);
+  }
   // The thread that stores layers in the background starts while the context arrives.
   warmStoreWorker();
   let tmpContext: string | undefined;

@@ -26,6 +26,7 @@ import type { LayerRecord } from "./ImageRecord.ts";
 import { Mutex } from "./Mutex.ts";
 import { isMountPoint } from "./mountinfo.ts";
 import { Semaphore } from "./Semaphore.ts";
+import { spreadSubdirs } from "./spreadSubdirs.ts";
 
 const run = promisify(execFile);
 
@@ -154,6 +155,7 @@ export class SnapshotStore {
     await mkdir(s.snapshotsDir, { recursive: true, mode: 0o700 });
     await mkdir(s.containersDir, { recursive: true, mode: 0o710 });
     await mkdir(join(s.snapshotsDir, "empty"), { recursive: true, mode: 0o755 });
+    await Promise.all([spreadSubdirs(s.snapshotsDir), spreadSubdirs(s.containersDir)]);
     for (const name of await readdir(s.snapshotsDir)) {
       const dir = join(s.snapshotsDir, name);
       if (name === "empty") continue;

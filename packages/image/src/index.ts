@@ -58,3 +58,4 @@ export {
   type SaveOptions,
   saveArchive,
 } from "./saveArchive.ts";
+export { spreadSubdirs } from "./spreadSubdirs.ts";
