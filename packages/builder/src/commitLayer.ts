@@ -86,25 +86,14 @@ export async function commitLayer(
     content,
     opts.compression === undefined ? {} : { compression: opts.compression },
   );
-  let walked: { entries: number; unpackedSize: number };
-  let stored: Awaited<ReturnType<LayerSink["finish"]>>;
-  try {
-    walked = await walkLayer(dirs.upperdir, sink, (rel) => isOpaque(dirs, rel), opts.exclude);
-    stored = await sink.finish();
-  } catch (err) {
-    await sink.abort();
-    throw err;
-  }
-  return {
-    layer: {
-      digest: stored.digest,
-      diffId: stored.diffId,
-      size: stored.size,
-      mediaType: stored.mediaType,
-      unpackedSize: walked.unpackedSize,
-    },
-    empty: walked.entries === 0,
-  };
+  const { stored, walked } = await storeInto(sink, dirs.upperdir, (rel) => isOpaque(dirs, rel), opts.exclude);
+  return layerDiffOf(stored, walked.unpackedSize, walked.entries === 0);
+}
+
+/** layerDiffOf is the LayerDiff of a stored layer. */
+function layerDiffOf(stored: LayerSinkResult, unpackedSize: number, empty: boolean): LayerDiff {
+  const { digest, diffId, size, mediaType } = stored;
+  return { layer: { digest, diffId, size, mediaType, unpackedSize }, empty };
 }
 
 /** What {@link diffLayer} measured: enough to name the layer, not yet stored. */
@@ -159,8 +148,9 @@ export async function storeLayer(
   const url = storeWorkerUrl();
   let stored: LayerSinkResult;
   if (url === undefined) {
+    const marked = new Set(measured.opaque);
     const sink = await LayerSink.open(content, opts);
-    stored = await storeInto(sink, upperdir, measured.opaque);
+    stored = (await storeInto(sink, upperdir, (rel) => marked.has(rel))).stored;
   } else {
     let r: LayerSinkResult | undefined;
     const blob = await content.ingestWith({ ifExists: "ok" }, async (dataPath) => {
@@ -173,31 +163,23 @@ export async function storeLayer(
     throw new Internal(
       `layer of ${upperdir} changed while it was stored: its tar hashes to ${stored.diffId}, measured ${measured.diffId}`,
     );
-  return {
-    layer: {
-      digest: stored.digest,
-      diffId: stored.diffId,
-      size: stored.size,
-      mediaType: stored.mediaType,
-      unpackedSize: measured.unpackedSize,
-    },
-    empty: measured.empty,
-  };
+  return layerDiffOf(stored, measured.unpackedSize, measured.empty);
 }
 
 /**
- * storeInto writes the tar of `upperdir` (the `opaque` directories marked) into `sink` and
- * finishes it; on any failure the sink is aborted. The store worker runs it too.
+ * storeInto writes the tar of `upperdir` into `sink` (`opaque` says which directories hide
+ * their lower contents, `exclude` drops entries) and finishes it; on any failure the sink is
+ * aborted. commitLayer, storeLayer and the store worker all end here.
  */
 export async function storeInto(
   sink: LayerSink,
   upperdir: string,
-  opaque: readonly string[],
-): Promise<LayerSinkResult> {
-  const marked = new Set(opaque);
+  opaque: (rel: string) => boolean,
+  exclude?: (rel: string) => boolean,
+): Promise<{ stored: LayerSinkResult; walked: { entries: number; unpackedSize: number } }> {
   try {
-    await walkLayer(upperdir, sink, (rel) => marked.has(rel), undefined);
-    return await sink.finish();
+    const walked = await walkLayer(upperdir, sink, opaque, exclude);
+    return { stored: await sink.finish(), walked };
   } catch (err) {
     await sink.abort();
     throw err;

@@ -27,5 +27,6 @@ async function run(job: StoreJob) {
     writer,
     job.compression === undefined ? {} : { compression: job.compression },
   );
-  return storeInto(sink, job.upperdir, job.opaque);
+  const marked = new Set(job.opaque);
+  return (await storeInto(sink, job.upperdir, (rel) => marked.has(rel))).stored;
 }

@@ -1,9 +1,7 @@
-import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { Internal } from "@berth/errdefs";
-import { deserializeError, type SerializedError } from "@berth/image";
+import { deserializeError, type SerializedError, workerScriptUrl } from "@berth/image";
 import type { LayerSinkResult } from "./LayerSink.ts";
 import { Semaphore } from "./Semaphore.ts";
 import type { LayerCompression } from "./types.ts";
@@ -30,11 +28,7 @@ export type StoreReply =
  * (tests) there is none unless the environment names one, and stores run on the calling thread.
  */
 export function storeWorkerUrl(): URL | undefined {
-  const env = process.env.BERTH_BUILD_WORKER;
-  if (env === "0") return undefined;
-  if (env !== undefined && env !== "") return new URL(`file://${env}`);
-  const url = new URL("./build-worker.js", import.meta.url);
-  return url.protocol === "file:" && existsSync(fileURLToPath(url)) ? url : undefined;
+  return workerScriptUrl("BERTH_BUILD_WORKER", "build-worker.js", import.meta.url);
 }
 
 /** IDLE_MS: an idle store worker is kept this long for the next layer, then ended. */
@@ -70,18 +64,22 @@ export function storeInWorker(url: URL, job: StoreJob): Promise<LayerSinkResult>
       if (reply.type === "error") throw deserializeError(reply.error);
       return reply.result;
     } finally {
-      if (clean) {
-        worker.unref();
-        const timer = setTimeout(() => {
-          const i = idle.findIndex((e) => e.worker === worker);
-          if (i >= 0) idle.splice(i, 1);
-          void worker.terminate();
-        }, IDLE_MS);
-        timer.unref();
-        idle.push({ worker, timer });
-      } else void worker.terminate();
+      if (clean) keepIdle(worker);
+      else void worker.terminate();
     }
   });
+}
+
+/** keepIdle parks a worker for the next store, ending it once idle for IDLE_MS. */
+function keepIdle(worker: Worker): void {
+  worker.unref();
+  const timer = setTimeout(() => {
+    const i = idle.findIndex((e) => e.worker === worker);
+    if (i >= 0) idle.splice(i, 1);
+    void worker.terminate();
+  }, IDLE_MS);
+  timer.unref();
+  idle.push({ worker, timer });
 }
 
 /**
@@ -93,12 +91,5 @@ export function warmStoreWorker(): void {
   if (url === undefined || idle.length > 0) return;
   const worker = new Worker(url);
   worker.on("error", () => {});
-  worker.unref();
-  const timer = setTimeout(() => {
-    const i = idle.findIndex((e) => e.worker === worker);
-    if (i >= 0) idle.splice(i, 1);
-    void worker.terminate();
-  }, IDLE_MS);
-  timer.unref();
-  idle.push({ worker, timer });
+  keepIdle(worker);
 }

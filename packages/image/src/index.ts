@@ -28,6 +28,7 @@ export {
   LAYER_WORKERS,
   layerWorkerUrl,
   warmLayerWorkers,
+  workerScriptUrl,
 } from "./ingestLayer.ts";
 export { type LayerDiffId, layerDiffId } from "./layerDiffId.ts";
 export { type LayerJobParams, type LayerJobResult, runLayerJob } from "./layerJob.ts";

@@ -64,10 +64,18 @@ const POST_BATCH = 1024 * 1024;
  * sources (tests), there is none unless the environment names one.
  */
 export function layerWorkerUrl(): URL | undefined {
-  const env = process.env.BERTH_LAYER_WORKER;
+  return workerScriptUrl("BERTH_LAYER_WORKER", "layer-worker.js", import.meta.url);
+}
+
+/**
+ * workerScriptUrl finds a worker thread's script: the path in environment variable `envVar`
+ * (`0`: none), else `file` beside the module at `base` (an `import.meta.url`) if it exists.
+ */
+export function workerScriptUrl(envVar: string, file: string, base: string): URL | undefined {
+  const env = process.env[envVar];
   if (env === "0") return undefined;
   if (env !== undefined && env !== "") return new URL(`file://${env}`);
-  const url = new URL("./layer-worker.js", import.meta.url);
+  const url = new URL(`./${file}`, base);
   return url.protocol === "file:" && existsSync(fileURLToPath(url)) ? url : undefined;
 }
 
