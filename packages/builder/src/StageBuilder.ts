@@ -89,7 +89,8 @@ export class StageBuilder {
   #pipelined = false;
   /** Background layer stores of this stage, and the cache records that wait for them, in order. */
   readonly #stores: Promise<void>[] = [];
-  readonly #records: Array<{ key: () => string; state: ImageState }> = [];
+  /** `stores`: how many background stores this record's state depends on (the first ones). */
+  readonly #records: Array<{ key: () => string; state: ImageState; stores: number }> = [];
 
   constructor(base: ImageState, env: StageEnv) {
     this.state = base;
@@ -101,20 +102,33 @@ export class StageBuilder {
    * for them (in step order), and returns the final state: every layer stored, digests known.
    */
   async finish(): Promise<ImageState> {
+    const failed = await this.#flush();
+    if (failed !== undefined) throw failed.reason;
+    return this.state;
+  }
+
+  /**
+   * settle waits for background layer stores after a failed step and records the steps that did
+   * complete (their errors are dropped): the next build resumes from them, as before the failure.
+   */
+  async settle(): Promise<void> {
+    await this.#flush();
+  }
+
+  /**
+   * #flush waits for every background store, then writes, in step order, the cache records whose
+   * layers all got stored; returns the first failed store, if any.
+   */
+  async #flush(): Promise<PromiseRejectedResult | undefined> {
     const results = await Promise.allSettled(this.#stores);
-    const failed = results.find((r) => r.status === "rejected");
-    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+    const bad = results.findIndex((r) => r.status === "rejected");
     for (const r of this.#records.splice(0)) {
+      if (bad >= 0 && r.stores > bad) break;
       const tp = performance.now();
       await this.#env.cache.put(r.key(), r.state);
       if (TRACE) process.stderr.write(`build step cache put: ${(performance.now() - tp).toFixed(1)}ms\n`);
     }
-    return this.state;
-  }
-
-  /** settle waits for background layer stores after a failed step (their errors are dropped). */
-  async settle(): Promise<void> {
-    await Promise.allSettled(this.#stores);
+    return bad >= 0 ? (results[bad] as PromiseRejectedResult) : undefined;
   }
 
   get #config(): ContainerConfig {
@@ -640,6 +654,7 @@ export class StageBuilder {
     this.#records.push({
       key: () => key ?? cacheKey({ parent: stateId(parent), ...keyInput }),
       state: this.state,
+      stores: this.#stores.length,
     });
     this.#env.counters.executed++;
     this.#env.progress({ kind: "cached", stream: ` ---> ${shortId(this.state)}\n` });

@@ -215,6 +215,10 @@ LABEL stage=final
     expect((err as RunFailedError).runExitCode).toBe(4);
     expect(await readdir(f.content.ingestDir)).toEqual([]);
     expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(join(tmp, "store"));
+    // The steps that completed before the failure were recorded: the next build reuses them.
+    await writeFile(join(ctx, "Dockerfile"), "FROM busybox\nCOPY a.txt /a.txt\nRUN echo x > /x\n");
+    const resumed = await run({ contextDir: ctx });
+    expect(resumed.steps).toEqual({ executed: 0, cached: 2 });
   });
 
   it("reports a failing RUN's exit code and leaves no image or mount behind", async () => {
