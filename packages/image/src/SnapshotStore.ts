@@ -561,6 +561,8 @@ export class SnapshotStore {
         cwd === undefined ? {} : { cwd },
       );
     } catch (err) {
+      // A kernel before 5.10 has no volatile overlays: mount the ordinary way.
+      if (extra !== "") return this.mountContainer(containerId);
       const stderr = (err as { stderr?: string }).stderr ?? String(err);
       throw new Internal(`mounting overlay for ${containerId}: ${stderr.trim()}`, { cause: err });
     }
