@@ -62,7 +62,8 @@ interface Planned {
  * the destination path unless that is an existing directory; a directory source copies its
  * contents, not itself. Everything is written by @berth/archive's `applyEntries` (applyLayer's
  * writer, without a tar in between), so the destination is resolved inside `rootfs` and a
- * symlink in the image cannot redirect a write outside it. Owners default to root, modes are kept unless `chmod` is given.
+ * symlink in the image cannot redirect a write outside it. Owners default to root, modes are
+ * kept unless `chmod` is given.
  */
 export async function copyInto(req: CopyRequest): Promise<CopyReport> {
   const destAbs = posix.isAbsolute(req.dest) ? req.dest : posix.join(req.workdir || "/", req.dest);
