@@ -25,6 +25,7 @@ import { Canceled, InvalidArgument, isBerthError, ResourceExhausted } from "@ber
 import * as tar from "tar-stream";
 import { cleanName } from "./cleanName.ts";
 import { decompress } from "./decompress.ts";
+import { drainOrClose } from "./drainOrClose.ts";
 import { dropWritten } from "./dropWritten.ts";
 import { wrapFsError } from "./fsErrors.ts";
 import { canMknod, mknod } from "./mknod.ts";
@@ -320,15 +321,7 @@ class Applier {
             continue;
           }
           if (!extract.write(chunk)) {
-            await new Promise<void>((res) => {
-              const done = () => {
-                extract.off("drain", done);
-                extract.off("close", done);
-                res();
-              };
-              extract.on("drain", done);
-              extract.on("close", done);
-            });
+            await drainOrClose(extract);
             if (extract.destroyed && this.onTarChunk === undefined) return;
           }
         }

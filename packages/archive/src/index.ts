@@ -10,6 +10,7 @@ export {
 export { cleanName } from "./cleanName.ts";
 export { type CreateTarOptions, createTar } from "./createTar.ts";
 export { type Compression, type Decompressed, decompress, detectCompression } from "./decompress.ts";
+export { drainOrClose, onDrainOrClose } from "./drainOrClose.ts";
 export { dropWritten } from "./dropWritten.ts";
 export { measureTar, type TarMeasure } from "./measureTar.ts";
 export { type PackHeader, packEntry, packFile } from "./packEntry.ts";

@@ -3,6 +3,7 @@ import { InvalidArgument, isBerthError, ResourceExhausted } from "@berth/errdefs
 import * as tar from "tar-stream";
 import { DEFAULT_MAX_LAYER_BYTES } from "./applyLayer.ts";
 import { decompress } from "./decompress.ts";
+import { drainOrClose } from "./drainOrClose.ts";
 
 /** What {@link measureTar} found. */
 export interface TarMeasure {
@@ -33,15 +34,7 @@ export async function measureTar(input: Readable, opts: { maxBytes?: number } = 
         tarBytes += chunk.length;
         if (tarBytes > max) throw new ResourceExhausted(`tar stream exceeds the limit of ${max} bytes`);
         if (!extract.write(chunk)) {
-          await new Promise<void>((res) => {
-            const done = () => {
-              extract.off("drain", done);
-              extract.off("close", done);
-              res();
-            };
-            extract.on("drain", done);
-            extract.on("close", done);
-          });
+          await drainOrClose(extract);
           if (extract.destroyed) return;
         }
       }

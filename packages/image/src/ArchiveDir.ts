@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { PassThrough, type Readable, Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { decompress } from "@berth/archive";
+import { decompress, onDrainOrClose } from "@berth/archive";
 import {
   FailedPrecondition,
   InvalidArgument,
@@ -348,13 +348,7 @@ function startInspector(): Inspector {
         done();
         return;
       }
-      const go = () => {
-        tee.off("drain", go);
-        tee.off("close", go);
-        done();
-      };
-      tee.on("drain", go);
-      tee.on("close", go);
+      onDrainOrClose(tee, done);
     },
     async finish(d) {
       digest = d;

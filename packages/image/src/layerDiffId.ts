@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
-import { type Compression, DEFAULT_MAX_LAYER_BYTES, decompress } from "@berth/archive";
+import { type Compression, DEFAULT_MAX_LAYER_BYTES, decompress, drainOrClose } from "@berth/archive";
 import { InvalidArgument, isBerthError, ResourceExhausted } from "@berth/errdefs";
 import type { Digest } from "@berth/oci";
 import * as tar from "tar-stream";
@@ -56,15 +56,7 @@ export async function layerDiffId(
       if (!plainKnown) hash.update(chunk);
       if (extract.destroyed || parsed) continue;
       if (!extract.write(chunk)) {
-        await new Promise<void>((res) => {
-          const done = () => {
-            extract.off("drain", done);
-            extract.off("close", done);
-            res();
-          };
-          extract.on("drain", done);
-          extract.on("close", done);
-        });
+        await drainOrClose(extract);
       }
     }
     if (!extract.destroyed) extract.end(null);

@@ -2,7 +2,13 @@ import { createHash } from "node:crypto";
 import { closeSync, fchmodSync, fsync, mkdirSync, openSync, writev } from "node:fs";
 import { Readable } from "node:stream";
 import { createGunzip, createGzip, type Gunzip, type Gzip } from "node:zlib";
-import { applyLayer, DEFAULT_MAX_LAYER_BYTES, detectCompression, dropWritten } from "@berth/archive";
+import {
+  applyLayer,
+  DEFAULT_MAX_LAYER_BYTES,
+  detectCompression,
+  dropWritten,
+  onDrainOrClose,
+} from "@berth/archive";
 import { FailedPrecondition } from "@berth/errdefs";
 import type { Digest } from "@berth/oci";
 import { layerDiffId } from "./layerDiffId.ts";
@@ -227,15 +233,7 @@ class TarFeed {
     }
     const gz = this.#gunzip!;
     if (gz.write(chunk)) return undefined;
-    return (go) => {
-      const on = () => {
-        gz.off("drain", on);
-        gz.off("close", on);
-        go();
-      };
-      gz.on("drain", on);
-      gz.on("close", on);
-    };
+    return (go) => onDrainOrClose(gz, go);
   }
 
   /** end: the blob is complete. */
